@@ -1,0 +1,45 @@
+// The one interface every OS backend implements, and the choice of backend, made once at load.
+// Only the chosen backend binds its OS library, so neither touches the other's DLLs.
+import type { ParsedName } from './validate.js';
+import { posixBackend } from './posix.js';
+import { windowsBackend } from './windows.js';
+
+export type OpenIntent = 'create' | 'open' | 'open-or-create';
+
+export interface OpenRequest {
+  name: ParsedName;
+  intent: OpenIntent;
+  /** Bytes asked for: the size to create, and the least an existing region must hold. */
+  size: number | undefined;
+  readOnly: boolean;
+  /** POSIX permission bits for a new object. */
+  mode: number;
+  /** POSIX: keep the object after its last holder closes. */
+  persist: boolean;
+  /** Windows: an SDDL string for the new section's security descriptor. */
+  securityDescriptor: string | undefined;
+}
+
+/** A mapped region as a backend hands it to the core. */
+export interface NativeRegion {
+  created: boolean;
+  /** Bytes the region really holds (may exceed what was asked when it already existed). */
+  size: number;
+  /** The OS name (`/dllmemfilemap` on POSIX, `dllmemfilemap` on Windows), for messages. */
+  path: string;
+  /** A zero-copy view over the mapping, exactly `size` bytes. */
+  view: ArrayBuffer;
+  /** Drops this process's share of the region (lock, descriptor or handle); keeps the mapping. */
+  release(): void;
+  /** Unmaps the view. Called once no JavaScript object can reach the view any more. */
+  unmap(): void;
+}
+
+export interface Backend {
+  /** Checks what only this OS limits (length of the name as the OS counts it) and opens. */
+  open(request: OpenRequest): NativeRegion;
+  /** Removes a name now (POSIX); live holders keep their mapping. */
+  unlink(name: ParsedName): void;
+}
+
+export const backend: Backend = process.platform === 'win32' ? windowsBackend() : posixBackend();

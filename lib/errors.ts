@@ -1,0 +1,129 @@
+// Errors shaped like Node's own (lib/internal/errors.js): system errors carry `code`, a negative
+// `errno` as Node reports it, `syscall` and `path`; argument errors carry Node's ERR_* codes.
+import { getSystemErrorMap } from 'node:util';
+
+export interface SharedMemoryErrorFields {
+  /** The region's name as the caller gave it. */
+  region?: string;
+  /** The name as the OS saw it (`/dllmemfilemap` on POSIX). */
+  path?: string;
+  /** The Win32 error number, on Windows. */
+  winError?: number;
+}
+
+/** An OS failure, shaped like Node's `SystemError` (`fs`/`net` errors). */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+  region?: string;
+  winError?: number;
+}
+
+let errnoByCode: Map<string, { errno: number; message: string }> | undefined;
+
+/** Node's errno and description for a code such as `ENOENT`, from libuv's table for this OS. */
+function describe(code: string): { errno: number; message: string } | undefined {
+  if (!errnoByCode) {
+    errnoByCode = new Map();
+    for (const [errno, [name, message]] of getSystemErrorMap()) errnoByCode.set(name, { errno, message });
+  }
+  return errnoByCode.get(code);
+}
+
+/** Node's code (`ENOENT`) for a positive C errno of this OS. */
+export function codeForErrno(errno: number): string {
+  // libuv reports POSIX errors as -errno, so its table is keyed by the negative number.
+  const entry = getSystemErrorMap().get(-errno);
+  return entry ? entry[0] : `Unknown system error ${errno}`;
+}
+
+export function systemError(
+  code: string,
+  syscall: string,
+  fields: SharedMemoryErrorFields = {},
+  detail?: string,
+): SystemError {
+  const known = describe(code);
+  const description = detail ?? known?.message ?? 'unknown error';
+  const where = fields.path === undefined ? syscall : `${syscall} '${fields.path}'`;
+  const err = new Error(`${code}: ${description}, ${where}`) as SystemError;
+  err.code = code;
+  err.errno = known ? known.errno : 0;
+  err.syscall = syscall;
+  if (fields.path !== undefined) err.path = fields.path;
+  if (fields.region !== undefined) err.region = fields.region;
+  if (fields.winError !== undefined) err.winError = fields.winError;
+  Error.captureStackTrace(err, systemError);
+  return err;
+}
+
+type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+function withCode<E extends Error>(err: E, code: ArgErrorCode | string): E & { code: string } {
+  const coded = err as E & { code: string };
+  coded.code = code;
+  // Node prints these as `TypeError [ERR_INVALID_ARG_TYPE]: ...` in the stack, and keeps `name`.
+  Object.defineProperty(coded, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true });
+  void coded.stack;
+  delete (coded as { name?: string }).name;
+  return coded;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor?.name;
+    return ctor ? `an instance of ${ctor}` : 'an object';
+  }
+  if (typeof value === 'bigint') return `type bigint (${value}n)`;
+  if (typeof value === 'symbol') return `type symbol (${String(value)})`;
+  let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `type ${typeof value} (${shown})`;
+}
+
+export function invalidArgType(argName: string, expected: string, actual: unknown): TypeError & { code: string } {
+  return withCode(
+    new TypeError(`The "${argName}" argument must be ${expected}. Received ${describeValue(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+  );
+}
+
+export function invalidArgValue(argName: string, value: unknown, reason: string): TypeError & { code: string } {
+  let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
+  return withCode(new TypeError(`The argument '${argName}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
+}
+
+export function outOfRange(argName: string, range: string, value: unknown): RangeError & { code: string } {
+  const shown = typeof value === 'number' || typeof value === 'bigint' ? String(value) : describeValue(value);
+  return withCode(
+    new RangeError(`The value of "${argName}" is out of range. It must be ${range}. Received ${shown}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
+/** Use of a region after `close()`. */
+export function closedError(region: string): Error & { code: string } {
+  return withCode(new Error(`Shared memory region '${region}' is closed`), 'ERR_SHM_CLOSED');
+}
+
+/** A write through a read-only mapping. */
+export function readOnlyError(region: string): Error & { code: string } {
+  return withCode(new Error(`Shared memory region '${region}' is mapped read-only`), 'ERR_SHM_READ_ONLY');
+}
+
+/** A string that does not fit, when the caller refused a cut. */
+export function doesNotFit(units: number, capacity: number): RangeError & { code: string } {
+  const room = Math.max(capacity - 1, 0);
+  return withCode(
+    new RangeError(
+      `The string does not fit: it has ${units} UTF-16 units and the region holds ${room} plus the terminating U+0000. Nothing was written`,
+    ),
+    'ERR_OUT_OF_RANGE',
+  );
+}

@@ -1,0 +1,11 @@
+export {
+  SharedMemory,
+  DEFAULT_NAME,
+  DEFAULT_SIZE,
+  type Access,
+  type OpenOptions,
+  type OpenExistingOptions,
+  type WriteOptions,
+} from './shared-memory.js';
+export { setSharedMem, getSharedMem, detachSharedMem } from './sample.js';
+export type { SystemError } from './errors.js';
