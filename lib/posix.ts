@@ -355,7 +355,7 @@ export function posixBackend(): Backend {
       const fields = { region: request.name.full, path };
       const deadline = Date.now() + WAIT_MS;
       const busy: BusyReason = { reason: '', code: '', syscall: '' };
-      for (let attempt = 0, pause = 0; attempt < MAX_ATTEMPTS || Date.now() < deadline; attempt++) {
+      for (let gone = 0, pause = 0; ; ) {
         if (request.intent !== 'open') {
           const made = create(request, path, fields);
           if (made) return made;
@@ -363,6 +363,9 @@ export function posixBackend(): Backend {
         const found = attach(request, path, fields, busy);
         if (found === GONE) {
           if (request.intent === 'open') throw systemError('ENOENT', 'shm_open', fields);
+          if (++gone > MAX_ATTEMPTS) {
+            throw systemError('EAGAIN', 'shm_open', fields, 'the name kept being removed and created by other processes');
+          }
           continue;
         }
         if (found === BUSY) {
@@ -372,7 +375,6 @@ export function posixBackend(): Backend {
         }
         return found;
       }
-      throw systemError('EAGAIN', 'shm_open', fields, 'the name kept being removed and created by other processes');
     },
     unlink(name) {
       const path = osPath(name);
