@@ -44,6 +44,8 @@ const SHM_DIR = '/dev/shm';
 const MAX_NAME_BYTES = process.platform === 'darwin' ? 30 : 255;
 /** How long an opener waits for a region that is being created or released by another process. */
 const WAIT_MS = 2000;
+/** How long an unsized managed object may sit before it counts as its dead creator's leftover. */
+const UNSIZED_GRACE_MS = 1000;
 /** How often an open may find the name removed or replaced under it before giving up. */
 const MAX_ATTEMPTS = 100;
 
@@ -79,7 +81,8 @@ export function posixBackend(): Backend {
   const ownUid = process.geteuid?.() ?? -1;
   // Linux creates through O_TMPFILE + linkat, so the name appears only once the object is sized
   // and locked; where that is unavailable, creation falls back to shm_open(O_CREAT | O_EXCL).
-  let tmpfileRoute = process.platform === 'linux';
+  // NAMED_SHM_CREATE_ROUTE=shm_open forces the other route, so tests can cover it on Linux too.
+  let tmpfileRoute = process.platform === 'linux' && process.env.NAMED_SHM_CREATE_ROUTE !== 'shm_open';
   let flockWorks = true;
 
   /** Throws the error for the call that just failed. Nothing may run between the call and this. */
@@ -239,6 +242,11 @@ export function posixBackend(): Backend {
         if (Date.now() > deadline) throw systemError('ETIMEDOUT', 'flock', fields, 'timed out');
         sleep(1);
       }
+      if (fs.fstatSync(fd).nlink === 0) {
+        // Taken for a dead creator's leftover and removed before we locked it: start again.
+        closeQuietly(fd);
+        return null;
+      }
       try {
         fs.fchmodSync(fd, mode);
       } catch {
@@ -290,6 +298,12 @@ export function posixBackend(): Backend {
         st = fs.fstatSync(fd);
         if (st.nlink === 0) return closeAnd(fd, GONE);
         if (flockWorks && (st.mode & S_ISVTX) !== 0) {
+          // An unsized object may be a live creator between shm_open and its lock (the
+          // shm_open route): only once it stays unsized for a while is its creator known dead.
+          if (st.size === 0 && Date.now() - st.ctimeMs < UNSIZED_GRACE_MS) {
+            Object.assign(busy, { code: 'EINVAL', syscall: 'fstat', reason: 'the object has 0 bytes: its creator never sized it' });
+            return closeAnd(fd, BUSY);
+          }
           unlinkName(path, fields, true);
           return closeAnd(fd, GONE);
         }

@@ -72,8 +72,22 @@ export function lastJson<T = Record<string, unknown>>(stdout: string): T {
 const children: ChildProcess[] = [];
 
 /** A long-lived child; resolves with its first JSON line once it printed it. */
-export function startChild(...args: string[]): { child: ChildProcess; first: Promise<Record<string, unknown>>; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+export function startChild(...args: string[]): StartedChild {
+  return startChildWith({}, ...args);
+}
+
+export interface StartedChild {
+  child: ChildProcess;
+  first: Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+}
+
+/** As startChild, with extra environment variables. */
+export function startChildWith(env: Record<string, string>, ...args: string[]): StartedChild {
+  const child = spawn(process.execPath, [CHILD, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
     let out = '';

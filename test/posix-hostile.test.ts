@@ -193,6 +193,18 @@ describe.runIf(isLinux && isRoot && hasSetpriv)('objects of other users (Linux, 
 
 describe.runIf(isLinux)('stale regions', () => {
   it('a managed region whose holders all died is reclaimed on the next open', () => {
+    // A sized object with the managed mark and no holder: its last holder was killed.
+    const name = uniqueName();
+    plantObject(name, 4096, 0o1600);
+    const fd = fs.openSync(shmPath(name), 'r+');
+    fs.writeSync(fd, Buffer.from('old content', 'utf16le'));
+    fs.closeSync(fd);
+    const region = track(SharedMemory.open(name));
+    expect(region.created).toBe(true);
+    expect(region.readString()).toBe('');
+  });
+
+  it('an unsized managed object is reclaimed once its creator is known dead', () => {
     // A 0-byte object with the managed mark and no holder: its creator died before sizing it.
     const name = uniqueName();
     plantObject(name, 0, 0o1600);

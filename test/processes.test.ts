@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
-import { lastJson, openTracked, runChild, startChild, uniqueName } from './helpers.js';
+import { isLinux, lastJson, openTracked, runChild, startChild, startChildWith, uniqueName } from './helpers.js';
 
 describe('sharing between processes', () => {
   it('a child reads what the parent wrote while the parent holds the region', () => {
@@ -34,10 +34,12 @@ describe('sharing between processes', () => {
     await holder.exit;
   });
 
-  it('exactly one of several processes opening a new name at once is the creator', async () => {
+  const routes = isLinux ? ['O_TMPFILE + linkat', 'shm_open'] : ['default'];
+  it.each(routes)('exactly one of several processes opening a new name at once is the creator (%s)', async (route) => {
     const name = uniqueName();
     const go = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nshm-')), 'go');
-    const racers = Array.from({ length: 6 }, () => startChild('race', name, go));
+    const env: Record<string, string> = route === 'shm_open' ? { NAMED_SHM_CREATE_ROUTE: 'shm_open' } : {};
+    const racers = Array.from({ length: 6 }, () => startChildWith(env, 'race', name, go));
     fs.writeFileSync(go, '');
     const results = await Promise.all(racers.map((r) => r.first));
     const creators = results.filter((r) => r.created === true);
