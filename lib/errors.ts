@@ -1,6 +1,6 @@
 // Errors shaped like Node's own (lib/internal/errors.js): system errors carry `code`, a negative
 // `errno` as Node reports it, `syscall` and `path`; argument errors carry Node's ERR_* codes.
-import { getSystemErrorMap } from 'node:util';
+import { getSystemErrorMap, inspect } from 'node:util';
 
 export interface SharedMemoryErrorFields {
   /** The region's name as the caller gave it. */
@@ -68,6 +68,14 @@ function withCode<E extends Error>(err: E, code: ArgErrorCode | string): E & { c
   Object.defineProperty(coded, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true });
   void coded.stack;
   delete (coded as { name?: string }).name;
+  // As Node's own errors: `String(err)` is `TypeError [ERR_INVALID_ARG_TYPE]: ...` too.
+  Object.defineProperty(coded, 'toString', {
+    value(this: Error & { code: string }) {
+      return `${this.name} [${this.code}]: ${this.message}`;
+    },
+    configurable: true,
+    writable: true,
+  });
   return coded;
 }
 
@@ -81,7 +89,7 @@ export function describeValue(value: unknown): string {
   }
   if (typeof value === 'bigint') return `type bigint (${value}n)`;
   if (typeof value === 'symbol') return `type symbol (${String(value)})`;
-  let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  let shown = inspect(value);
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `type ${typeof value} (${shown})`;
 }
@@ -94,7 +102,7 @@ export function invalidArgType(argName: string, expected: string, actual: unknow
 }
 
 export function invalidArgValue(argName: string, value: unknown, reason: string): TypeError & { code: string } {
-  let shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  let shown = inspect(value);
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return withCode(new TypeError(`The argument '${argName}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
 }
