@@ -1,9 +1,10 @@
 // The sample's own two calls on the process-wide region `dllmemfilemap` of 4096 bytes.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detachSharedMem, getSharedMem, setSharedMem, SharedMemory } from '../lib/index.js';
-import { CHILD, isPosix, lastJson, runChild } from './helpers.js';
+import { CHILD, isPosix, isWindows, lastJson, runChild } from './helpers.js';
 
 // The default name is machine-wide: these tests are the only ones that use it, and run in order.
 afterEach(() => {
@@ -57,7 +58,20 @@ describe.sequential('setSharedMem / getSharedMem', () => {
   });
 });
 
+const cChild = fileURLToPath(new URL('../build/interop/child.exe', import.meta.url));
+
 describe('the demo', () => {
+  it.runIf(isWindows && (process.env.NAMED_SHM_INTEROP === '1' || fs.existsSync(cChild)))(
+    'the parent hands the string to the C sample’s child',
+    () => {
+      const parent = fileURLToPath(new URL('../demo/parent.ts', import.meta.url));
+      const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+      const r = spawnSync(process.execPath, [tsx, parent, cChild], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.stdout).toContain('Child process read from shared memory: This is a test string');
+      expect(r.status).toBe(0);
+    },
+  );
+
   it('the parent writes, the child prints the line, and the parent exits with the child’s code', () => {
     const parent = fileURLToPath(new URL('../demo/parent.ts', import.meta.url));
     const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));

@@ -229,7 +229,8 @@ describe('capacity: floor(size / 2) UTF-16 units', () => {
     const observer = track(SharedMemory.openExisting(name));
     observer.bytes.set([0x7f, 0x7f]);
     expect(writer.writeString('abc')).toBe(0);
-    expect([...observer.bytes]).toEqual([0, 0]);
+    // Windows reports an existing section page-rounded: look only at the 2 bytes created.
+    expect([...observer.bytes.subarray(0, 2)]).toEqual([0, 0]);
   });
 
   it('at size 3 the odd last byte is never written', () => {
@@ -238,7 +239,7 @@ describe('capacity: floor(size / 2) UTF-16 units', () => {
     const observer = track(SharedMemory.openExisting(name));
     observer.bytes.set([0x7f, 0x7f, 0x7f]);
     expect(writer.writeString('abc')).toBe(0);
-    expect([...observer.bytes]).toEqual([0, 0, 0x7f]);
+    expect([...observer.bytes.subarray(0, 3)]).toEqual([0, 0, 0x7f]);
   });
 });
 

@@ -30,6 +30,8 @@ t0=$SECONDS
 # under Wine its resolver cannot open Z:\... paths, so it fails to bundle vitest.config.ts and to
 # resolve `../lib/index.js` to the .ts file.) No colours unless FORCE_COLOR is set.
 [[ -n ${FORCE_COLOR:-} ]] || export NO_COLOR=1
+# The C reference was just built: its interop tests must run, not skip.
+export NAMED_SHM_INTEROP=1
 "$here/node.sh" node_modules/vitest/vitest.mjs run "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # Wine's server and services outlive the last program by a few seconds: wait for them here, so

@@ -16,6 +16,7 @@
  */
 #include <windows.h>
 #include <string.h>
+#include <wchar.h>
 
 #define SHMEMSIZE 4096
 #define DLLEXPORT __declspec(dllexport)
@@ -53,8 +54,16 @@ BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved)
     (void)lpvReserved;
     switch (fdwReason) {
     case DLL_PROCESS_ATTACH:
+    {
+        /* Tests run in parallel, so they may name the region in NAMED_SHM_SAMPLE_NAME; the
+         * sample's own name is the default. */
+        WCHAR name[256] = L"dllmemfilemap";
+        DWORD n = GetEnvironmentVariableW(L"NAMED_SHM_SAMPLE_NAME", name, 256);
+        if (n == 0 || n >= 256)
+            wcscpy(name, L"dllmemfilemap");
         SetLastError(ERROR_SUCCESS);
-        hMapObject = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SHMEMSIZE, L"dllmemfilemap");
+        hMapObject = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SHMEMSIZE, name);
+    }
         if (hMapObject == NULL)
             return FALSE;
         /* The first process to attach initializes memory. */
