@@ -54,7 +54,11 @@ interface Held {
 const releaseWhenDropped = new FinalizationRegistry<Held>((held) => {
   const native = held.native;
   if (!native) return;
-  native.release();
+  try {
+    native.release();
+  } catch {
+    // Nobody is left to tell: an exception here would be uncaught and end the process.
+  }
   if (held.handedOut) unmapWhenUnreachable.register(native.view, native.unmap);
   else native.unmap();
 });
