@@ -383,6 +383,8 @@ export function posixBackend(): Backend {
           continue;
         }
         if (found === BUSY) {
+          // Someone holds the name (locked, or not sized yet): it exists, which is all create() asks.
+          if (request.intent === 'create') throw systemError('EEXIST', 'shm_open', fields);
           if (Date.now() > deadline) throw systemError(busy.code, busy.syscall, fields, busy.reason);
           sleep((pause = Math.min(pause + 1, 10)));
           continue;
