@@ -186,7 +186,7 @@ export class SharedMemory implements Disposable {
     if (this.access === 'readonly') throw readOnlyError(this.name);
     const o = checkOptionsObject(options);
     const strict = o.strict === undefined ? false : checkBoolean(o.strict, 'options.strict');
-    return writeUnits(this.#buf!, text, strict);
+    return writeUnits(this.#buf!, text, strict, this.#units);
   }
 
   /**
