@@ -8,17 +8,7 @@ import { fileURLToPath } from 'node:url';
 import util from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
-import { isPosix, isWindows, openTracked, uniqueName } from './helpers.js';
-
-/** The error `fn` throws; fails the test when it throws nothing. */
-function errorOf(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+import { isPosix, isWindows, openTracked, uniqueName, errorOf } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

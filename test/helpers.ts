@@ -106,3 +106,13 @@ export function startChildWith(env: Record<string, string>, ...args: string[]): 
 export function exists(path: string): boolean {
   return fs.existsSync(path);
 }
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+export function errorOf(fn: () => unknown): Error & Record<string, unknown> {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error & Record<string, unknown>;
+  }
+  throw new Error('expected a throw, but the call returned');
+}

@@ -6,17 +6,7 @@ import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
 import { MAX_SIZE } from '../lib/validate.js';
-import { exists, isLinux, isPosix, isWindows, openTracked, shmPath, track, uniqueName } from './helpers.js';
-
-/** The error `fn` throws; fails the test when it throws nothing. */
-function errorOf(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+import { exists, isLinux, isPosix, isWindows, openTracked, shmPath, track, uniqueName, errorOf } from './helpers.js';
 
 // Names built from a uniqueName() (case and normalisation variants, padded names) are removed
 // after each test here, as helpers.ts removes the uniqueName() itself.

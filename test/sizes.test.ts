@@ -5,17 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
 import { MAX_SIZE } from '../lib/validate.js';
 import { splitSize } from '../lib/windows.js';
-import { exists, isLinux, openTracked, shmPath, track, uniqueName } from './helpers.js';
-
-/** The error `fn` throws; fails the test when it throws nothing. */
-function errorOf(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+import { exists, isLinux, openTracked, shmPath, track, uniqueName, errorOf } from './helpers.js';
 
 const entryPoints: [string, (name: string, size: unknown) => unknown][] = [
   ['open', (name, size) => SharedMemory.open(name, { size: size as number })],

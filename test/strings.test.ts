@@ -4,17 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
-import { lastJson, openTracked, runChild, track, uniqueName } from './helpers.js';
-
-/** The error `fn` throws; fails the test when it throws nothing. */
-function errorOf(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
+import { lastJson, openTracked, runChild, track, uniqueName, errorOf } from './helpers.js';
 
 /** A fresh region of `size` bytes whose every byte is `fill` (not 0, so that untouched bytes show). */
 function prefilled(size = 4096, fill = 0xa5): SharedMemory {
