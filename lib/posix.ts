@@ -265,6 +265,7 @@ export function posixBackend(): Backend {
   const GONE = Symbol('gone');
   const BUSY = Symbol('busy');
   type BusyReason = { reason: string; code: string; syscall: string };
+  const UNSIZED: BusyReason = { code: 'EINVAL', syscall: 'fstat', reason: 'the object has 0 bytes: its creator never sized it' };
 
   /** Attaches to the existing object, or says why not yet. */
   function attach(
@@ -301,7 +302,7 @@ export function posixBackend(): Backend {
           // An unsized object may be a live creator between shm_open and its lock (the
           // shm_open route): only once it stays unsized for a while is its creator known dead.
           if (st.size === 0 && Date.now() - st.ctimeMs < UNSIZED_GRACE_MS) {
-            Object.assign(busy, { code: 'EINVAL', syscall: 'fstat', reason: 'the object has 0 bytes: its creator never sized it' });
+            Object.assign(busy, UNSIZED);
             return closeAnd(fd, BUSY);
           }
           unlinkName(path, fields, true);
@@ -319,11 +320,7 @@ export function posixBackend(): Backend {
       }
       if (createOnly) throw systemError('EEXIST', 'shm_open', fields);
       if (st.size === 0) {
-        Object.assign(busy, {
-          code: 'EINVAL',
-          syscall: 'fstat',
-          reason: 'the object has 0 bytes: its creator never sized it',
-        });
+        Object.assign(busy, UNSIZED);
         return closeAnd(fd, BUSY);
       }
       if (request.size !== undefined && st.size < request.size) {
