@@ -125,13 +125,39 @@ export function readOnlyError(region: string): Error & { code: string } {
   return withCode(new Error(`Shared memory region '${region}' is mapped read-only`), 'ERR_SHM_READ_ONLY');
 }
 
+/** `1 UTF-16 unit`, `2 UTF-16 units`. */
+export function unitCount(n: number): string {
+  return `${n} UTF-16 ${n === 1 ? 'unit' : 'units'}`;
+}
+
 /** A string that does not fit, when the caller refused a cut. */
 export function doesNotFit(units: number, capacity: number): RangeError & { code: string } {
-  const room = Math.max(capacity - 1, 0);
+  const room =
+    capacity === 0
+      ? 'the region has room for no unit, not even the terminating U+0000'
+      : `the region holds ${unitCount(capacity - 1)} plus the terminating U+0000`;
   return withCode(
-    new RangeError(
-      `The string does not fit: it has ${units} UTF-16 units and the region holds ${room} plus the terminating U+0000. Nothing was written`,
-    ),
+    new RangeError(`The string does not fit: it has ${unitCount(units)} and ${room}. Nothing was written`),
     'ERR_OUT_OF_RANGE',
+  );
+}
+
+/** Use of a region whose view was moved out from under it (`ArrayBuffer.prototype.transfer`). */
+export function detachedError(region: string): Error & { code: string } {
+  return withCode(
+    new Error(
+      `Shared memory region '${region}' has lost its memory: its ArrayBuffer was transferred away. Close it and open it again`,
+    ),
+    'ERR_SHM_DETACHED',
+  );
+}
+
+/** A transfer of the memory of a region, which would let it outlive the mapping. */
+export function notTransferable(region: string): TypeError & { code: string } {
+  return withCode(
+    new TypeError(
+      `The ArrayBuffer of shared memory region '${region}' cannot be transferred: it is the mapping itself. Copy it with slice() or region.read()`,
+    ),
+    'ERR_SHM_NOT_TRANSFERABLE',
   );
 }

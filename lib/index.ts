@@ -6,6 +6,6 @@ export {
   type OpenOptions,
   type OpenExistingOptions,
   type WriteOptions,
-} from './shared-memory.js';
-export { setSharedMem, getSharedMem, detachSharedMem } from './sample.js';
+} from './region/shared-memory.js';
+export { setSharedMem, getSharedMem, detachSharedMem } from './region/sample.js';
 export type { SystemError } from './errors.js';

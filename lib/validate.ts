@@ -69,10 +69,28 @@ export function checkBoolean(value: unknown, argName: string): boolean {
   return value;
 }
 
-export function checkOptionsObject(options: unknown, argName = 'options'): Record<string, unknown> {
+/**
+ * An options object (or undefined). With `known`, a key outside it is an error rather than
+ * silently ignored: `{ sise: 100 }` would otherwise create a region of the default size.
+ */
+export function checkOptionsObject(options: unknown, argName = 'options', known?: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalidArgType(argName, 'of type object', options);
   }
+  if (known) {
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) {
+        throw invalidArgValue(`${argName}.${key}`, (options as Record<string, unknown>)[key], `is not an option here (known: ${known.join(', ')})`);
+      }
+    }
+  }
   return options as Record<string, unknown>;
+}
+
+/** A byte offset into a region of `size` bytes: an integer from 0 to `size`. */
+export function checkOffset(offset: unknown, size: number, argName = 'offset'): number {
+  if (typeof offset !== 'number') throw invalidArgType(argName, 'of type number', offset);
+  if (!Number.isInteger(offset) || offset < 0 || offset > size) throw outOfRange(argName, `an integer >= 0 and <= ${size}`, offset);
+  return offset;
 }

@@ -54,12 +54,12 @@ beforeAll(async () => {
   }
   // A fresh copy of the package, whose backend binds its functions through the counting load.
   vi.resetModules();
-  const backendModule = await import('../lib/backend.js');
+  const backendModule = await import('../lib/region/os-backend.js');
   const backend = backendModule.backend as unknown as Record<string, (...args: unknown[]) => unknown>;
   const open = backend.open!.bind(backend);
   backend.open = (...args: unknown[]) => {
     const native = open(...args) as Record<string, unknown>;
-    for (const method of ['release', 'unmap']) {
+    for (const method of ['release', 'unmap', 'retire']) {
       const fn = native[method] as (...a: unknown[]) => unknown;
       native[method] = (...a: unknown[]) => {
         backendCalls++;

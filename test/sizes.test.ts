@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
 import { MAX_SIZE } from '../lib/validate.js';
-import { splitSize } from '../lib/windows.js';
+import { splitSize } from '../lib/os/windows/region.js';
 import { exists, isLinux, openTracked, shmPath, track, uniqueName, errorOf } from './helpers.js';
 
 const entryPoints: [string, (name: string, size: unknown) => unknown][] = [

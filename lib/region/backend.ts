@@ -1,8 +1,6 @@
-// The one interface every OS backend implements, and the choice of backend, made once at load.
-// Only the chosen backend binds its OS library, so neither touches the other's DLLs.
-import type { ParsedName } from './validate.js';
-import { posixBackend } from './posix.js';
-import { windowsBackend } from './windows.js';
+// The one interface every OS backend implements. The choice of backend is made apart from it
+// (os-backend.ts), so that backends can import these types without importing each other.
+import type { ParsedName } from '../validate.js';
 
 export type OpenIntent = 'create' | 'open' | 'open-or-create';
 
@@ -33,13 +31,16 @@ export interface NativeRegion {
   release(): void;
   /** Unmaps the view. Called once no JavaScript object can reach the view any more. */
   unmap(): void;
+  /**
+   * Lets go of the memory while its addresses stay valid, for a view that a buffer we cannot see
+   * may still reach (moved out by `ArrayBuffer.prototype.transfer`).
+   */
+  retire(): void;
 }
 
-export interface Backend {
+export interface RegionBackend {
   /** Checks what only this OS limits (length of the name as the OS counts it) and opens. */
   open(request: OpenRequest): NativeRegion;
   /** Removes a name now (POSIX); live holders keep their mapping. */
   unlink(name: ParsedName): void;
 }
-
-export const backend: Backend = process.platform === 'win32' ? windowsBackend() : posixBackend();

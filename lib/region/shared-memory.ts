@@ -1,13 +1,14 @@
-// The platform-neutral core: argument checks, the string contract and the safety of `bytes`.
-// Everything OS-specific sits behind `backend`.
-import { backend, type NativeRegion, type OpenIntent, type OpenRequest } from './backend.js';
-import { closedError, invalidArgType, invalidArgValue, readOnlyError } from './errors.js';
-import { capacityOf, readUnits, writeUnits } from './string-codec.js';
-import { checkBoolean, checkLimit, checkMode, checkOptionsObject, checkSize, parseName } from './validate.js';
+// The platform-neutral core of a region: argument checks, the string contract, copies of
+// sub-ranges, and the safety of `bytes`. Everything OS-specific sits behind `backend`.
+import type { NativeRegion, OpenIntent } from './backend.js';
+import { backend } from './os-backend.js';
+import { closedError, detachedError, invalidArgType, notTransferable, outOfRange, readOnlyError } from '../errors.js';
+import { capacityOf, readUnits, writeUnits } from '../string-codec.js';
+import { checkBoolean, checkLimit, checkOffset, checkOptionsObject, parseName } from '../validate.js';
+import { buildRequest, DEFAULT_NAME } from './open-request.js';
+import { holdRegion, isDetached, letGo, type Held } from './letting-go.js';
 
-/** The sample's region: its name and size. */
-export const DEFAULT_NAME = 'dllmemfilemap';
-export const DEFAULT_SIZE = 4096;
+export { DEFAULT_NAME, DEFAULT_SIZE } from './open-request.js';
 
 export type Access = 'readwrite' | 'readonly';
 
@@ -39,60 +40,7 @@ export interface WriteOptions {
   strict?: boolean;
 }
 
-// Node 22+ can detach a view over foreign memory; Node 20 cannot (see `close`).
-const canDetach = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
-
-/** Unmaps a view once no JavaScript object can reach it any more. */
-const unmapWhenUnreachable = new FinalizationRegistry<() => void>((unmap) => unmap());
-
-interface Held {
-  native: NativeRegion | undefined;
-  handedOut: boolean;
-}
-
-/** Releases what a SharedMemory dropped without `close()` held; never unmaps under a live view. */
-const releaseWhenDropped = new FinalizationRegistry<Held>((held) => {
-  const native = held.native;
-  if (!native) return;
-  try {
-    native.release();
-  } catch {
-    // Nobody is left to tell: an exception here would be uncaught and end the process.
-  }
-  if (held.handedOut) unmapWhenUnreachable.register(native.view, native.unmap);
-  else native.unmap();
-});
-
-function buildRequest(name: unknown, options: unknown, intent: OpenIntent): OpenRequest {
-  const parsed = parseName(name);
-  const o = checkOptionsObject(options);
-  let readOnly = false;
-  if (o.access !== undefined) {
-    if (o.access !== 'readwrite' && o.access !== 'readonly') {
-      if (typeof o.access !== 'string') throw invalidArgType('options.access', 'of type string', o.access);
-      throw invalidArgValue('options.access', o.access, "must be 'readwrite' or 'readonly'");
-    }
-    readOnly = o.access === 'readonly';
-  }
-  if (readOnly && intent === 'create') {
-    throw invalidArgValue('options.access', o.access, 'cannot be readonly when creating a region');
-  }
-  const size = o.size === undefined ? (intent === 'open' ? undefined : DEFAULT_SIZE) : checkSize(o.size);
-  const securityDescriptor = o.securityDescriptor;
-  if (securityDescriptor !== undefined && typeof securityDescriptor !== 'string') {
-    throw invalidArgType('options.securityDescriptor', 'of type string', securityDescriptor);
-  }
-  return {
-    name: parsed,
-    // A read-only mapping of a region nobody wrote would only ever hold zeros: open only.
-    intent: readOnly ? 'open' : intent,
-    size,
-    readOnly,
-    mode: o.mode === undefined ? 0o600 : checkMode(o.mode),
-    persist: o.persist === undefined ? false : checkBoolean(o.persist, 'options.persist'),
-    securityDescriptor,
-  };
-}
+const WRITE_OPTIONS = ['strict'];
 
 /** A named shared-memory region mapped into this process. */
 export class SharedMemory implements Disposable {
@@ -104,8 +52,8 @@ export class SharedMemory implements Disposable {
   readonly access: Access;
   readonly #size: number;
   readonly #held: Held;
-  #buf: Buffer | undefined;
-  #units: Uint16Array | undefined;
+  #buf: Buffer;
+  #units: Uint16Array;
   #bytes: Uint8Array | undefined;
 
   private constructor(name: string, access: Access, native: NativeRegion) {
@@ -113,10 +61,9 @@ export class SharedMemory implements Disposable {
     this.access = access;
     this.created = native.created;
     this.#size = native.size;
-    this.#held = { native, handedOut: false };
     this.#buf = Buffer.from(native.view, 0, native.size);
     this.#units = new Uint16Array(native.view, 0, capacityOf(native.size));
-    releaseWhenDropped.register(this, this.#held, this.#held);
+    this.#held = holdRegion(this, native);
   }
 
   static #attach(name: unknown, options: unknown, intent: OpenIntent): SharedMemory {
@@ -144,9 +91,17 @@ export class SharedMemory implements Disposable {
     backend.unlink(parseName(name));
   }
 
+  /** The mapping, or the error that says why there is none any more. */
   #live(): NativeRegion {
     const native = this.#held.native;
     if (!native) throw closedError(this.name);
+    if (isDetached(native.view)) throw detachedError(this.name);
+    return native;
+  }
+
+  #writable(): NativeRegion {
+    const native = this.#live();
+    if (this.access === 'readonly') throw readOnlyError(this.name);
     return native;
   }
 
@@ -167,14 +122,59 @@ export class SharedMemory implements Disposable {
 
   /**
    * A zero-copy view of the region (the same object each time). `close()` detaches it on Node 22+
-   * (its length becomes 0); on Node 20 the memory stays mapped until the view is garbage. A
-   * read-only region gives a copy instead, because a store into read-only memory kills the process.
+   * (its length becomes 0); on Node 20 the memory stays mapped until the view is garbage. Its
+   * buffer refuses `transfer()`: moved out, it could outlive the mapping. A read-only region gives
+   * a copy of the whole region instead, because a store into read-only memory kills the process:
+   * `read()` copies only the part you need.
    */
   get bytes(): Uint8Array {
     const native = this.#live();
-    if (this.access === 'readonly') return new Uint8Array(this.#buf!);
-    this.#held.handedOut = true;
-    return (this.#bytes ??= new Uint8Array(native.view, 0, this.#size));
+    if (this.access === 'readonly') return new Uint8Array(this.#buf);
+    if (!this.#bytes) {
+      const region = this.name;
+      const refuse = () => {
+        throw notTransferable(region);
+      };
+      for (const method of ['transfer', 'transferToFixedLength']) {
+        Object.defineProperty(native.view, method, { value: refuse, enumerable: false });
+      }
+      this.#held.handedOut = true;
+      this.#bytes = new Uint8Array(native.view, 0, this.#size);
+    }
+    return this.#bytes;
+  }
+
+  /**
+   * Copies `length` bytes from `offset` (by default all of them from there to the end) into
+   * `target`, or into a new Uint8Array, and returns it. Works on every access mode.
+   */
+  read(offset = 0, length?: number, target?: Uint8Array): Uint8Array {
+    this.#live();
+    const start = checkOffset(offset, this.#size);
+    const count = length === undefined ? this.#size - start : checkOffset(length, this.#size - start, 'length');
+    if (target === undefined) return new Uint8Array(this.#buf.subarray(start, start + count));
+    if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Uint8Array', target);
+    if (target.length < count) throw outOfRange('target.length', `>= ${count} (the bytes to read)`, target.length);
+    target.set(this.#buf.subarray(start, start + count));
+    return target;
+  }
+
+  /**
+   * Copies all of `data` into the region at `offset` and returns the bytes written. Data that
+   * does not fit is a RangeError, and nothing is written.
+   */
+  write(offset: number, data: ArrayBufferView | ArrayBuffer): number {
+    this.#writable();
+    const start = checkOffset(offset, this.#size);
+    let bytes: Uint8Array;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else throw invalidArgType('data', 'an instance of ArrayBuffer, Buffer, TypedArray or DataView', data);
+    if (bytes.length > this.#size - start) {
+      throw outOfRange('data.byteLength', `<= ${this.#size - start} (the bytes from offset ${start} to the end)`, bytes.length);
+    }
+    this.#buf.set(bytes, start);
+    return bytes.length;
   }
 
   /**
@@ -182,11 +182,10 @@ export class SharedMemory implements Disposable {
    * how many units it stored: fewer than `text.length` means it was cut.
    */
   writeString(text: string, options?: WriteOptions): number {
-    this.#live();
-    if (this.access === 'readonly') throw readOnlyError(this.name);
-    const o = checkOptionsObject(options);
+    this.#writable();
+    const o = checkOptionsObject(options, 'options', WRITE_OPTIONS);
     const strict = o.strict === undefined ? false : checkBoolean(o.strict, 'options.strict');
-    return writeUnits(this.#buf!, text, strict, this.#units);
+    return writeUnits(this.#buf, text, strict, this.#units);
   }
 
   /**
@@ -195,26 +194,14 @@ export class SharedMemory implements Disposable {
    */
   readString(limit?: number): string {
     this.#live();
-    return readUnits(this.#buf!, this.#units!, limit === undefined ? Infinity : checkLimit(limit));
+    return readUnits(this.#buf, this.#units, limit === undefined ? Infinity : checkLimit(limit));
   }
 
   /** Unmaps and lets go of the region; the last holder's close releases it. Safe to call again. */
   close(): void {
-    const native = this.#held.native;
-    if (!native) return;
-    this.#held.native = undefined;
-    releaseWhenDropped.unregister(this.#held);
-    this.#buf = this.#units = this.#bytes = undefined;
-    try {
-      native.release();
-    } finally {
-      if (!this.#held.handedOut) native.unmap();
-      else if (canDetach) {
-        // Every Uint8Array over the view now has length 0, so none can touch unmapped memory.
-        (native.view as ArrayBuffer & { transfer(n: number): ArrayBuffer }).transfer(0);
-        native.unmap();
-      } else unmapWhenUnreachable.register(native.view, native.unmap);
-    }
+    if (!this.#held.native) return;
+    this.#bytes = undefined;
+    letGo(this.#held, 'close');
   }
 
   [Symbol.dispose](): void {

@@ -3,8 +3,9 @@
 import koffi, { type LibraryHandle } from 'koffi';
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
-import type { Backend, NativeRegion, OpenRequest } from './backend.js';
-import { systemError, type SharedMemoryErrorFields, type SystemError } from './errors.js';
+import type { NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
+import { systemError, type SharedMemoryErrorFields, type SystemError } from '../../errors.js';
+import { MAX_SIZE } from '../../validate.js';
 
 // <winbase.h>, <memoryapi.h>, <handleapi.h>, <errhandlingapi.h>, <winternl.h>, <sddl.h>
 const STRUCTS = {
@@ -29,6 +30,7 @@ const KERNEL32 = {
   MapViewOfFile:
     'void *__stdcall MapViewOfFile(void *hFileMappingObject, uint32_t dwDesiredAccess, uint32_t dwFileOffsetHigh, uint32_t dwFileOffsetLow, size_t dwNumberOfBytesToMap)',
   UnmapViewOfFile: 'int __stdcall UnmapViewOfFile(void *lpBaseAddress)',
+  VirtualAlloc: 'void *__stdcall VirtualAlloc(void *lpAddress, size_t dwSize, uint32_t flAllocationType, uint32_t flProtect)',
   CloseHandle: 'int __stdcall CloseHandle(void *hObject)',
   GetLastError: 'uint32_t __stdcall GetLastError()',
   VirtualQuery: 'size_t __stdcall VirtualQuery(void *lpAddress, _Out_ MEMORY_BASIC_INFORMATION *lpBuffer, size_t dwLength)',
@@ -46,6 +48,8 @@ const ADVAPI32 = {
 const INVALID_HANDLE_VALUE = -1; // <handleapi.h>
 const PAGE_READWRITE = 0x04; // <winnt.h>
 const SECTION_QUERY = 0x0001;
+const MEM_COMMIT = 0x1000; // <winnt.h>
+const MEM_RESERVE = 0x2000;
 const FILE_MAP_WRITE = 0x0002; // <memoryapi.h>
 const FILE_MAP_READ = 0x0004;
 const SectionBasicInformation = 0; // <winternl.h> SECTION_INFORMATION_CLASS
@@ -91,7 +95,7 @@ function bind<T extends Record<string, string>>(library: string, prototypes: T):
   return Object.fromEntries(Object.entries(prototypes).map(([n, p]) => [n, lib.func(p)])) as Functions<T>;
 }
 
-export function windowsBackend(): Backend {
+export function windowsBackend(): RegionBackend {
   for (const [name, members] of Object.entries(STRUCTS)) koffi.struct(name, members);
   const k32 = bind('kernel32.dll', KERNEL32);
   const nt = bind('ntdll.dll', NTDLL);
@@ -164,6 +168,11 @@ export function windowsBackend(): Backend {
         throw err;
       }
       const size = created ? request.size! : sectionSize(handle, address);
+      if (size > MAX_SIZE) {
+        k32.UnmapViewOfFile(address);
+        k32.CloseHandle(handle);
+        throw systemError('EFBIG', 'MapViewOfFile', fields, `the region has ${size} bytes, more than this runtime can view (${MAX_SIZE})`);
+      }
       if (request.size !== undefined && size < request.size) {
         k32.UnmapViewOfFile(address);
         k32.CloseHandle(handle);
@@ -174,19 +183,39 @@ export function windowsBackend(): Backend {
           `the region exists with ${size} bytes, fewer than the ${request.size} asked for`,
         );
       }
+      let view: ArrayBuffer;
+      try {
+        view = koffi.view(address, size);
+      } catch (e) {
+        k32.UnmapViewOfFile(address);
+        k32.CloseHandle(handle);
+        throw e;
+      }
       let released = false;
+      let mapped = true;
       return {
         created,
         size,
         path: name,
-        view: koffi.view(address, size),
+        view,
         release() {
           if (released) return;
           released = true;
           k32.CloseHandle(handle);
         },
         unmap() {
+          if (!mapped) return;
+          mapped = false;
           k32.UnmapViewOfFile(address);
+        },
+        retire() {
+          if (!mapped) return;
+          mapped = false;
+          // Windows cannot replace a view in place: the addresses are taken back at once as
+          // private memory. Only if another thread took them in between would a buffer that
+          // still reaches them fault, so that is the one case this cannot rule out.
+          k32.UnmapViewOfFile(address);
+          k32.VirtualAlloc(address, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
         },
       };
     },

@@ -1,0 +1,56 @@
+// Mapping an object into this process, and letting it go in the two ways the core needs.
+import koffi from 'koffi';
+import { codeForErrno, systemError, type SharedMemoryErrorFields } from '../../errors.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_FAILED,
+  MAP_FIXED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  type Libc,
+} from './libc.js';
+
+export interface Mapping {
+  address: unknown;
+  view: ArrayBuffer;
+  /** munmap: only when no JavaScript buffer can reach the memory any more. */
+  unmap(): void;
+  /**
+   * Lets go of the object but keeps the addresses valid: anonymous zero pages replace the mapping
+   * in one mmap(MAP_FIXED). For memory a buffer we do not track may still reach (a view moved out
+   * by ArrayBuffer.prototype.transfer): that buffer then sees private memory instead of faulting.
+   */
+  retire(): void;
+}
+
+export function mapObject(c: Libc, fd: number, size: number, readOnly: boolean, fields: SharedMemoryErrorFields): Mapping {
+  const prot = readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+  const address = c.mmap(null, size, prot, MAP_SHARED, fd, 0);
+  if (address === MAP_FAILED || address === null) throw systemError(codeForErrno(koffi.errno()), 'mmap', fields);
+  let view: ArrayBuffer;
+  try {
+    view = koffi.view(address, size);
+  } catch (e) {
+    c.munmap(address, size);
+    throw e;
+  }
+  let gone = false;
+  return {
+    address,
+    view,
+    unmap() {
+      if (gone) return;
+      gone = true;
+      c.munmap(address, size);
+    },
+    retire() {
+      if (gone) return;
+      gone = true;
+      // If even this fails, the mapping stays: a leak is better than a buffer that faults.
+      c.mmap(address, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    },
+  };
+}
