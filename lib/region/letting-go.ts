@@ -27,6 +27,17 @@ export function isDetached(view: ArrayBuffer): boolean {
 
 const unmapWhenUnreachable = new FinalizationRegistry<() => void>((unmap) => unmap());
 
+/** The retire() of each mapping that waits for its view to be garbage, which a worker's end cuts short. */
+const waitingForGarbage = new Set<() => void>();
+
+function unmapWhenViewIsGarbage(view: ArrayBuffer, unmap: () => void, retire: () => void): void {
+  waitingForGarbage.add(retire);
+  unmapWhenUnreachable.register(view, () => {
+    waitingForGarbage.delete(retire);
+    unmap();
+  });
+}
+
 /** Held by this thread and not yet let go; a worker that ends lets go of them (see below). */
 const live = new Set<Held>();
 
@@ -75,7 +86,7 @@ function giveBackMapping(native: NativeRegion, handedOut: boolean, why: 'close' 
   else {
     // Node 22+: the view may still be moved out (ArrayBuffer.prototype.transfer.call) before it
     // dies, and nothing tells us afterwards, so its addresses are retired, never unmapped.
-    unmapWhenUnreachable.register(native.view, canDetach ? native.retire : native.unmap);
+    unmapWhenViewIsGarbage(native.view, canDetach ? native.retire : native.unmap, native.retire);
   }
 }
 
@@ -84,5 +95,6 @@ function giveBackMapping(native: NativeRegion, handedOut: boolean, why: 'close' 
 if (!isMainThread) {
   process.once('exit', () => {
     for (const held of [...live]) letGo(held, 'exit');
+    for (const retire of waitingForGarbage) retire();
   });
 }

@@ -1,6 +1,7 @@
 // Hostile or foreign objects at the name (POSIX), beyond test/posix-hostile.test.ts (0-byte,
 // smaller than asked, symlink, FIFO, directory, other owner, read-only mode, stale regions):
-// an object sized by its foreign creator while we wait, one that another program keeps locked,
+// an object sized by its foreign creator while we wait, one that another program keeps locked
+// (a write lock, which needs write access, blocks; a flock, which read access allows, does not),
 // and one shrunk under a holder, which is the documented limit of what POSIX lets us prevent.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,9 +34,15 @@ describe.runIf(isLinux)('hostile or foreign objects (Linux)', () => {
     sizer.kill();
   });
 
-  /** Runs `body` while another program (util-linux flock) holds an exclusive lock on the object. */
-  async function whileLocked(name: string, body: () => void): Promise<void> {
-    const locker = spawn('flock', ['-x', shmPath(name), '-c', 'echo locked; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  /**
+   * Runs `body` while another program holds a lock on the object: a POSIX record write lock
+   * (python's lockf, which needs the object open for writing), or util-linux flock.
+   */
+  async function whileLocked(name: string, how: 'write lock' | 'flock -x', body: () => void): Promise<void> {
+    const locker =
+      how === 'write lock'
+        ? spawn('python3', ['-c', `import fcntl,os,sys,time\nfd=os.open(sys.argv[1], os.O_RDWR)\nfcntl.lockf(fd, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)`, shmPath(name)], { stdio: ['ignore', 'pipe', 'ignore'] })
+        : spawn('flock', ['-x', shmPath(name), '-c', 'echo locked; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise<void>((resolve) => locker.stdout!.once('data', () => resolve()));
       body();
@@ -44,12 +51,12 @@ describe.runIf(isLinux)('hostile or foreign objects (Linux)', () => {
     }
   }
 
-  it.runIf(hasFlock)('an object another program keeps locked gives ETIMEDOUT after a bounded wait and is left as it was', async () => {
+  it('an object another program keeps write-locked gives ETIMEDOUT after a bounded wait and is left as it was', async () => {
     const name = uniqueName('locked');
     plant(name, 4096, 'theirs');
-    await whileLocked(name, () => {
+    await whileLocked(name, 'write lock', () => {
       expect(() => SharedMemory.open(name)).toThrow(
-        expect.objectContaining({ code: 'ETIMEDOUT', syscall: 'flock', message: expect.stringContaining('kept the region locked') }),
+        expect.objectContaining({ code: 'ETIMEDOUT', syscall: 'fcntl', message: expect.stringContaining('kept the region locked for writing') }),
       );
     });
     const left = fs.readFileSync(shmPath(name));
@@ -57,11 +64,25 @@ describe.runIf(isLinux)('hostile or foreign objects (Linux)', () => {
     expect(left.subarray(0, 12).toString('utf16le')).toBe('theirs');
   });
 
-  it.runIf(hasFlock)('create() over a name another program keeps locked gives EEXIST: the name is taken', async () => {
+  it('create() over a name another program keeps write-locked gives EEXIST: the name is taken', async () => {
     const name = uniqueName('locked');
     plant(name, 4096, 'theirs');
-    await whileLocked(name, () => {
+    await whileLocked(name, 'write lock', () => {
       expect(() => SharedMemory.create(name)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    });
+  });
+
+  it.runIf(hasFlock)('a flock lock, which read access alone allows, neither blocks an open nor counts as a holder', async () => {
+    const name = uniqueName('flocked');
+    const region = SharedMemory.create(name);
+    region.writeString('ours');
+    await whileLocked(name, 'flock -x', () => {
+      const again = SharedMemory.openExisting(name);
+      expect(again.readString()).toBe('ours');
+      again.close();
+      region.close();
+      // The flock holder is no holder of ours: the last close removed the name.
+      expect(fs.existsSync(shmPath(name))).toBe(false);
     });
   });
 

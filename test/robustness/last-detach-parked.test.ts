@@ -2,21 +2,22 @@
 // point of its open where the last holder's close can slip in, the last holder closes, a new
 // region is created under the name, and the opener goes on. It must end up on the new region,
 // not on the one the name no longer reaches (the st_nlink re-check after locking), and must not
-// remove the new region's name either.
+// remove the new region's name either. Holders lock with fcntl(F_OFD_SETLK): the opener first asks
+// for the write lock (to learn whether it is alone), then, refused, for the read lock.
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../../lib/index.js';
 import { track, uniqueName } from '../helpers.js';
 import { Park, canPark } from './park.js';
 import { Worker, recordFigures } from './support.js';
 
-const LOCK_SH = 1;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
+const F_OFD_SETLK = 37; // <fcntl.h>
+const F_RDLCK = 0;
+const F_WRLCK = 1;
 
-async function openerParkedAt(name: string, flockOperation: number) {
+async function openerParkedAt(name: string, lockType: number) {
   const opener = new Worker('open-on-cue.mjs', [name]);
   const { ready } = await opener.next();
-  const park = await Park.arm(Number(ready), 'flock', flockOperation);
+  const park = await Park.armLock(Number(ready), F_OFD_SETLK, lockType);
   opener.send('open');
   await park.parked();
   return { opener, park };
@@ -24,8 +25,8 @@ async function openerParkedAt(name: string, flockOperation: number) {
 
 describe.runIf(canPark)('attach during the last detach, with the opener parked (Linux, gdb)', () => {
   const cases = [
-    ['before its first lock attempt', LOCK_EX | LOCK_NB],
-    ['after its exclusive attempt was refused, before its shared lock', LOCK_SH | LOCK_NB],
+    ['before its first lock attempt', F_WRLCK],
+    ['after its exclusive attempt was refused, before its shared lock', F_RDLCK],
   ] as const;
 
   it.each(cases)('an opener parked %s gets the region created after the last close', async (_where, operation) => {
@@ -48,6 +49,6 @@ describe.runIf(canPark)('attach during the last detach, with the opener parked (
     expect(await opener.next()).toEqual({ text: 'seen by both' });
     opener.end();
     await opener.exit;
-    recordFigures(`last-detach-parked/${operation === (LOCK_SH | LOCK_NB) ? 'shared' : 'exclusive'}`, { parkedOpens: 1, splitBrains: 0 });
+    recordFigures(`last-detach-parked/${operation === F_RDLCK ? 'shared' : 'exclusive'}`, { parkedOpens: 1, splitBrains: 0 });
   });
 });

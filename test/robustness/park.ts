@@ -3,8 +3,9 @@
 // where gdb is installed and may attach (ptrace). Not a timing assertion: the park is exact.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
-/** The register holding a function's second integer argument at its entry. */
+/** The registers holding a function's second and third integer arguments at its entry. */
 const SECOND_ARG = process.arch === 'x64' ? '$rsi' : process.arch === 'arm64' ? '$x1' : undefined;
+const THIRD_ARG = process.arch === 'x64' ? '$rdx' : '$x2';
 
 function probe(): boolean {
   if (process.platform !== 'linux' || !SECOND_ARG) return false;
@@ -34,12 +35,25 @@ export class Park {
    * int) equals `secondArg`; resolves once the process runs again, armed.
    */
   static async arm(pid: number, fn: string, secondArg: number): Promise<Park> {
+    return Park.armWhen(pid, fn, `(int)${SECOND_ARG} == ${secondArg}`);
+  }
+
+  /**
+   * As arm, for fcntl(fd, cmd, struct flock *): fires only for the record-lock command `cmd`
+   * asking for the lock type `lockType` (F_RDLCK 0, F_WRLCK 1, F_UNLCK 2), l_type being the
+   * struct's first member.
+   */
+  static armLock(pid: number, cmd: number, lockType: number): Promise<Park> {
+    return Park.armWhen(pid, 'fcntl', `(int)${SECOND_ARG} == ${cmd} && *(short *)${THIRD_ARG} == ${lockType}`);
+  }
+
+  static async armWhen(pid: number, fn: string, condition: string): Promise<Park> {
     const park = new Park(pid);
     park.#send(
       'set pagination off',
       'set confirm off',
       'sharedlibrary libc',
-      `break ${fn} if (int)${SECOND_ARG} == ${secondArg}`,
+      `break ${fn} if ${condition}`,
       'echo NSHM-ARMED\\n',
       'continue',
     );

@@ -1,4 +1,5 @@
 // Mapping an object into this process, and letting it go in the two ways the core needs.
+import fs from 'node:fs';
 import koffi from 'koffi';
 import { codeForErrno, systemError, type SharedMemoryErrorFields } from '../../errors.js';
 import {
@@ -26,10 +27,13 @@ export interface Mapping {
   retire(): void;
 }
 
-export function mapObject(c: Libc, fd: number, size: number, readOnly: boolean, fields: SharedMemoryErrorFields): Mapping {
+/** Maps `fd` whole; closes it afterwards when it is not `keep` (see mappable() in region.ts). */
+export function mapObject(c: Libc, fd: number, keep: number, size: number, readOnly: boolean, fields: SharedMemoryErrorFields): Mapping {
   const prot = readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   const address = c.mmap(null, size, prot, MAP_SHARED, fd, 0);
-  if (address === MAP_FAILED || address === null) throw systemError(codeForErrno(koffi.errno()), 'mmap', fields);
+  const errno = koffi.errno();
+  if (fd !== keep) fs.closeSync(fd);
+  if (address === MAP_FAILED || address === null) throw systemError(codeForErrno(errno), 'mmap', fields);
   let view: ArrayBuffer;
   try {
     view = koffi.view(address, size);

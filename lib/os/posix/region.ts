@@ -98,10 +98,21 @@ export function posixBackend(): RegionBackend {
     }
   }
 
+  /**
+   * A second open file description to map from, closed once mapped. A mapping keeps its file
+   * description alive, and with it any lock on it: mapped from the holder's own descriptor, a
+   * region held by a worker that was terminated (Node closes the worker's descriptors, nothing
+   * unmaps) would stay locked, so held, until the process ends. macOS (no /proc) maps from `fd`.
+   */
+  function mappable(fd: number, readOnly: boolean): number {
+    if (process.platform !== 'linux') return fd;
+    return fs.openSync(`/proc/self/fd/${fd}`, (readOnly ? O_RDONLY : O_RDWR) | fs.constants.O_NONBLOCK);
+  }
+
   function mapRegion(fd: number, size: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
     let mapping;
     try {
-      mapping = mapObject(c, fd, size, request.readOnly, fields);
+      mapping = mapObject(c, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
     } catch (e) {
       // Nothing a failed call made may stay: a new object goes with the name it was given.
       if (created) letGo(fd, path, false, fields);

@@ -10,7 +10,8 @@
  * Bounds, as CONTRACT.md: the region's size comes from fstat; a write stores at most
  * size/2 - 1 units (cut per unit, like the original), a read stops at the first U+0000 or at the
  * region's end. Invalid UTF-16 (a lone surrogate) reads as U+FFFD.
- * While it works it holds a shared flock on the object, as a named-shm holder does.
+ * While it works it holds an OFD read lock on the whole object (fcntl F_OFD_SETLK, F_RDLCK,
+ * l_start 0, l_len 0), as a named-shm holder does: that is what makes a program count as a holder.
  * Exit codes: 0 ok, 1 system error, 2 usage, 3 no such object.
  * Build: cc -O2 -Wall -o posix_twin posix_twin.c (glibc < 2.34 also needs -lrt)
  */
@@ -105,7 +106,8 @@ int main(int argc, char **argv)
         if (fd < 0 && errno == EEXIST) fd = shm_open(name, O_RDWR, 0); /* lost a race: open theirs */
     }
     if (fd < 0) { perror("shm_open"); return errno == ENOENT ? 3 : 1; }
-    (void)flock(fd, LOCK_SH);
+    struct flock holder = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    (void)fcntl(fd, F_OFD_SETLK, &holder);
 
     struct stat st;
     if (fstat(fd, &st) != 0) { perror("fstat"); return 1; }
