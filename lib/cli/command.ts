@@ -1,6 +1,7 @@
 // What every command of the `named-shm` command line shares: its description, its help text, and
 // argument parsing with node:util parseArgs. Exit codes: 0 ok, 1 OS error, 2 usage error.
 import { parseArgs } from 'node:util';
+import { shown } from './escape.js';
 
 export const EXIT_OK = 0;
 export const EXIT_OS_ERROR = 1;
@@ -116,7 +117,8 @@ export function flag(values: Values, long: string): boolean {
   return values[long] === true;
 }
 
-/** Quotes a region's name for messages. */
+/** Quotes a region's name for messages, escaped as `shown` escapes it (names come from anyone). */
 export function q(name: string): string {
-  return `'${name}'`;
+  const text = shown(name);
+  return text.startsWith("'") || text.startsWith("$'") ? text : `'${text}'`;
 }

@@ -1,10 +1,9 @@
 // A hex dump with a UTF-16LE column, like `hexdump -C` with units instead of bytes:
 //   00000000  48 00 69 00 00 00 6c 00  6f 00 00 00 00 00 00 00  |Hi.lo...|
 // 16 bytes (8 units) a line; a line equal to the one before is shown once, then `*`.
+import { HIDDEN } from './escape.js';
 
 const BYTES_PER_LINE = 16;
-/** Units shown as '.': controls, formats (bidi overrides), line separators, unassigned. */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cn}\p{Co}]/u;
 
 function hex(bytes: Uint8Array): string {
   const cells: string[] = [];

@@ -1,5 +1,6 @@
 // `named-shm hold <name>`: the process that keeps a region alive (a region lives while someone
-// holds it), until Ctrl-C, SIGTERM or SIGHUP; then it lets go cleanly.
+// holds it), until Ctrl-C, SIGTERM or SIGHUP; then it lets go cleanly. It says which process it
+// is: under npx, the process a shell's $! names is npm, whose death leaves the holder running.
 import { EXIT_OK, flag, integerOption, q, type Command } from './command.js';
 import { openOrCreate } from './open.js';
 
@@ -15,9 +16,16 @@ export const hold: Command = {
   },
   description: `
 Opens the region <name>, creating it when missing (all zeros), and holds it: other processes
-can write and read it meanwhile. Prints one line when it holds the region, and another when
-Ctrl-C (SIGINT), SIGTERM or SIGHUP ends it; it then closes the region and exits 0. When it
-was the last holder, the region goes away with it (unless it was kept with --persist).`,
+can write and read it meanwhile. Prints one line when it holds the region, with its process
+id, and another when Ctrl-C (SIGINT), SIGTERM or SIGHUP ends it; it then closes the region
+and exits 0. When it was the last holder, the region goes away with it (unless it was kept
+with --persist).
+
+Stop it with the command its first line gives ('kill PID'; on Windows 'taskkill /F /PID PID',
+which ends it, and the OS lets go of the region). Run through npx (npm exec), it is not the
+process that the shell started: after 'npx named-shm hold x &', a 'kill $!' stops npm and its
+shell and leaves the holder running. In a script, run 'node_modules/.bin/named-shm hold x &'
+instead: then $! is the holder itself.`,
   run({ values, positionals }, io) {
     const [name] = positionals as [string];
     const size = integerOption(values, 'size');
@@ -35,8 +43,13 @@ was the last holder, the region goes away with it (unless it was kept with --per
       };
       for (const s of RELEASE_ON) process.on(s, release);
       io.out(
-        `holding ${q(name)} (${region.size} bytes, ${region.created ? 'created' : 'opened'}) in process ${process.pid}: Ctrl-C or SIGTERM releases it`,
+        `holding ${q(name)} (${region.size} bytes, ${region.created ? 'created' : 'opened'}) in process ${process.pid}: Ctrl-C or '${stopCommand(process.pid)}' releases it`,
       );
     });
   },
 };
+
+/** The command that ends this process from another terminal (Windows has no signals to send). */
+function stopCommand(pid: number): string {
+  return process.platform === 'win32' ? `taskkill /F /PID ${pid}` : `kill ${pid}`;
+}

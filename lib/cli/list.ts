@@ -1,8 +1,9 @@
 // `named-shm list`: the POSIX shared memory objects in /dev/shm (Linux).
 import fs from 'node:fs';
 import { EXIT_OK, flag, type Command } from './command.js';
-import { SHM_DIR, hasShmDir, octal, statObject, type ShmObject } from './object.js';
-import { scanMaps } from './proc.js';
+import { isUtf8, safeJson, shown } from './escape.js';
+import { SHM_DIR, hasShmDir, isLeftover, octal, statObject, type ShmObject } from './object.js';
+import { heldKeys, scanMaps } from './proc.js';
 
 function unsupported(): Error {
   const why =
@@ -15,11 +16,16 @@ function unsupported(): Error {
 }
 
 interface Row {
+  /** The name; for one that is not UTF-8 (utf8 false), as `shown` writes it ($'...\xff'). */
   name: string;
   size: number;
   mode: string;
   uid: number;
   managed: boolean;
+  /** Managed, and none of its holders is alive: the next open of the name removes it. */
+  leftover: boolean;
+  /** False for a name that is not UTF-8: no region name leads to it. */
+  utf8: boolean;
   pids: number[];
 }
 
@@ -28,7 +34,7 @@ export const list: Command = {
   summary: 'list the POSIX shared memory objects in /dev/shm (Linux)',
   positionals: [],
   options: {
-    json: { type: 'boolean', help: 'print an array of {"name","size","mode","uid","managed","pids"}' },
+    json: { type: 'boolean', help: 'print an array of {"name","size","mode","uid","managed","leftover","utf8","pids"}' },
   },
   description: `
 Lists the POSIX shared memory objects in ${SHM_DIR}, whoever made them, sorted by name: the name
@@ -36,47 +42,69 @@ to give the other commands, the size in bytes, the mode (1600: a region named-sh
 removed with its last holder; no 1000 bit: persistent), the owner's uid, and the processes
 that have it mapped (from /proc/*/maps: all of them for root, only this user's otherwise).
 
+A name with spaces or signs is shown quoted, and one with characters that cannot be printed
+(or bytes that are not UTF-8) in bash's $'...' form, with escapes. A NOTE column appears
+when an object is a leftover (named-shm manages it and its holders are all gone: the next
+open of the name removes it; list leaves it alone) or has a name that is not UTF-8, which no
+region name leads to (remove it with rm(1), as list shows it).
+
 Linux only: macOS keeps POSIX shared memory out of the file system, and on Windows named
 sections are not listed (exit 1 on both).`,
   run({ values }, io) {
     if (!hasShmDir) throw unsupported();
-    const objects: (ShmObject & { name: string })[] = [];
-    for (const entry of fs.readdirSync(SHM_DIR, { withFileTypes: true })) {
-      if (!entry.isFile()) continue;
+    // As bytes: a name that is not UTF-8 would otherwise come back changed, and stat would miss it.
+    const objects: (ShmObject & { name: Buffer })[] = [];
+    for (const name of fs.readdirSync(SHM_DIR, { encoding: 'buffer' })) {
       try {
-        objects.push({ ...statObject(`${SHM_DIR}/${entry.name}`), name: entry.name });
+        const object = statObject(Buffer.concat([Buffer.from(`${SHM_DIR}/`), name]));
+        if (object) objects.push({ ...object, name });
       } catch {
         // removed meanwhile
       }
     }
-    objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const held = heldKeys();
     const scan = scanMaps(new Set(objects.map((o) => o.key)));
-    const rows: Row[] = objects.map((o) => ({
-      name: o.name,
-      size: o.size,
-      mode: octal(o.mode),
-      uid: o.uid,
-      managed: o.managed,
-      pids: (scan.mappers.get(o.key) ?? []).map((m) => m.pid),
-    }));
+    const rows: Row[] = objects.map((o) => {
+      const utf8 = isUtf8(o.name);
+      return {
+        name: utf8 ? o.name.toString('utf8') : shown(o.name),
+        size: o.size,
+        mode: octal(o.mode),
+        uid: o.uid,
+        managed: o.managed,
+        leftover: held !== undefined && isLeftover(o, held),
+        utf8,
+        pids: (scan.mappers.get(o.key) ?? []).map((m) => m.pid),
+      };
+    });
+    rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (flag(values, 'json')) {
-      io.out(JSON.stringify(rows));
+      io.out(safeJson(rows));
       return EXIT_OK;
     }
-    const table = [['NAME', 'SIZE', 'MODE', 'UID', 'MAPPED BY'], ...rows.map((r) => [shown(r.name), String(r.size), r.mode, String(r.uid), r.pids.join(',') || '-'])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((cells) => cells[i]!.length)));
-    for (const cells of table) {
-      io.out(
-        cells
-          .map((cell, i) => (i === cells.length - 1 ? cell : i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-          .join('  '),
-      );
-    }
+    for (const line of table(rows)) io.out(line);
     return EXIT_OK;
   },
 };
 
-/** A name as it can be typed: quoted with escapes when it holds a control or invisible character. */
-function shown(name: string): string {
-  return /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]/u.test(name) ? JSON.stringify(name) : name;
+function noteOf(r: Row): string {
+  const notes: string[] = [];
+  if (!r.utf8) notes.push('name not UTF-8: no region name leads to it');
+  if (r.leftover) notes.push('leftover: released, holders gone');
+  return notes.join('; ');
+}
+
+function table(rows: Row[]): string[] {
+  const head = ['NAME', 'SIZE', 'MODE', 'UID', 'MAPPED BY'];
+  const cells = rows.map((r) => [r.utf8 ? shown(r.name) : r.name, String(r.size), r.mode, String(r.uid), r.pids.join(',') || '-', noteOf(r)]);
+  // The NOTE column only when some object has a note: the usual table stays as it was.
+  const columns = cells.some((c) => c[5]) ? 6 : 5;
+  const table = [[...head, 'NOTE'].slice(0, columns), ...cells.map((c) => c.slice(0, columns))];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((c) => c[i]!.length)));
+  return table.map((c) =>
+    c
+      .map((cell, i) => (i === columns - 1 ? cell : i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -1,6 +1,8 @@
 // Linux: which processes have a file mapped, from /proc/PID/maps (only the processes whose maps
-// this user may read: all of them for root, the user's own otherwise).
+// this user may read: all of them for root, the user's own otherwise), and which files some
+// process holds a lock on, from /proc/locks (every process's).
 import fs from 'node:fs';
+import { shown } from './escape.js';
 
 export interface Mapper {
   pid: number;
@@ -53,17 +55,57 @@ export function scanMaps(keys: ReadonlySet<string>): MapScan {
   return { mappers, unreadable };
 }
 
-/** The process's command line (arguments joined by spaces); its `comm` when that is not readable. */
+/**
+ * The process's command line, each argument as a shell would take it (escaped: anyone may name
+ * their process `\e[2J...`); its `comm` when the command line is empty (a zombie, a kernel thread).
+ */
 export function commandOf(pid: number): string {
   try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/[\0\s]+/g, ' ').trim();
-    if (cmdline) return cmdline;
+    const args = splitNul(fs.readFileSync(`/proc/${pid}/cmdline`));
+    if (args.length) return args.map(shown).join(' ');
   } catch {
     // fall back to comm
   }
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const comm = fs.readFileSync(`/proc/${pid}/comm`);
+    return shown(comm.subarray(0, comm.at(-1) === 0x0a ? -1 : comm.length));
   } catch {
     return '?';
   }
+}
+
+/** The arguments of a NUL-separated command line, as bytes (they need not be UTF-8). */
+function splitNul(bytes: Buffer): Buffer[] {
+  const args: Buffer[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    const end = bytes.indexOf(0, start);
+    args.push(bytes.subarray(start, end < 0 ? bytes.length : end));
+    start = end < 0 ? bytes.length : end + 1;
+  }
+  return args;
+}
+
+/**
+ * The files (`major:minor:inode`) on which some descriptor holds a record lock, from /proc/locks:
+ * a holder of a region keeps an OFD read lock on its object for as long as it holds it. Classic
+ * POSIX locks count too, as they keep an opener from finding itself alone; flock does not, as
+ * it never conflicts with record locks. Undefined when /proc/locks cannot be read.
+ */
+export function heldKeys(): Set<string> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const held = new Set<string>();
+  // `1: OFDLCK ADVISORY  READ -1 00:1a:558982 0 EOF`; a `1: -> ...` line waits, it holds nothing.
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] !== 'OFDLCK' && fields[1] !== 'POSIX') continue;
+    const [major, minor, inode] = (fields[5] ?? '').split(':');
+    if (inode === undefined) continue;
+    held.add(`${Number.parseInt(major!, 16)}:${Number.parseInt(minor!, 16)}:${inode}`);
+  }
+  return held;
 }

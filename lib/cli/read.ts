@@ -1,6 +1,7 @@
 // `named-shm read <name>`: getSharedMem from the command line.
-import { SharedMemory } from '../index.js';
 import { EXIT_OK, flag, integerOption, type Command } from './command.js';
+import { safeJson } from './escape.js';
+import { openToLook } from './open.js';
 
 export const read: Command = {
   name: 'read',
@@ -13,7 +14,8 @@ export const read: Command = {
   description: `
 Prints the string at byte 0 of the existing region <name>: its UTF-16 units up to the first
 U+0000, at most N - 1 of them with --limit N, and never past the end of the region. The region
-is mapped read-only and is never created: a name nobody holds is an error (ENOENT, exit 1).
+is mapped read-only and is never created: a name nobody holds is an error (ENOENT, exit 1),
+and so is a leftover (a region whose holders are all gone), which is left as it is.
 
 The text is printed as UTF-8 followed by a newline; a lone surrogate prints as U+FFFD. --json
 keeps every unit exactly (lone surrogates as \\uXXXX escapes), and "units" is the text's
@@ -21,7 +23,7 @@ length in UTF-16 units.`,
   run({ values, positionals }, io) {
     const [name] = positionals as [string];
     const limit = integerOption(values, 'limit');
-    const region = SharedMemory.openExisting(name, { access: 'readonly' });
+    const region = openToLook(name);
     let text: string;
     let size: number;
     try {
@@ -30,7 +32,7 @@ length in UTF-16 units.`,
     } finally {
       region.close();
     }
-    io.out(flag(values, 'json') ? JSON.stringify({ name, size, text, units: text.length }) : text);
+    io.out(flag(values, 'json') ? safeJson({ name, size, text, units: text.length }) : text);
     return EXIT_OK;
   },
 };

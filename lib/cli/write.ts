@@ -1,5 +1,6 @@
 // `named-shm write <name> <text>`: setSharedMem from the command line.
 import { EXIT_OK, flag, integerOption, q, type Command } from './command.js';
+import { shown } from './escape.js';
 import { openOrCreate } from './open.js';
 
 export const write: Command = {
@@ -47,7 +48,7 @@ write with --persist). Put -- before a text that starts with '-'.`,
     }
     if (created && !persist) {
       io.err(
-        `named-shm write: note: no other process holds ${q(name)}, so it went away as this command ended; keep it with 'named-shm hold ${name}'`,
+        `named-shm write: note: no other process holds ${q(name)}, so it went away as this command ended; keep it with 'named-shm hold ${shown(name)}'`,
       );
     }
     return EXIT_OK;
