@@ -1,6 +1,9 @@
 // Opening, identifying and removing the object behind a name. On Linux the names live in
-// /dev/shm and are opened with Node's fs (what glibc's shm_open does, plus O_NONBLOCK so that a
-// FIFO planted at the name cannot block the open); on macOS they are reached only by shm_open.
+// /dev/shm and are opened with Node's fs, as glibc's shm_open opens them; on macOS they are
+// reached only by shm_open. An existing name is first opened with O_PATH and looked at: opening a
+// FIFO for real would release (and lose the data of) a writer waiting at it, and opening a device
+// runs its driver's open (ENXIO for a terminal, side effects for others). Only a regular file is
+// then opened, through /proc/self/fd, which reaches the same inode whatever the name does.
 import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
@@ -9,13 +12,17 @@ import type { Libc } from './libc.js';
 
 /** glibc keeps shm objects here. */
 export const SHM_DIR = '/dev/shm';
-const { O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
+const { O_NOFOLLOW, O_NONBLOCK, O_NOCTTY, O_CREAT } = fs.constants;
+const O_PATH = 0o10000000; // Linux <fcntl.h>
 const { EINTR } = os.constants.errno;
 const viaFs = process.platform === 'linux';
 
 export interface ObjectNames {
-  /** The object's descriptor, or the positive errno of the failed open. */
-  open(path: string, flags: number, mode: number): { fd: number } | { errno: number };
+  /**
+   * The object's descriptor, the positive errno of the failed open, or `notFile` when something
+   * other than a regular file stands at the name (it is not opened).
+   */
+  open(path: string, flags: number, mode: number): { fd: number } | { errno: number } | { notFile: true };
   close(fd: number): void;
   /** Whether `path` still names the object open at `fd` (same device and inode). */
   leadsTo(path: string, fd: number): boolean;
@@ -32,8 +39,20 @@ export function objectNames(c: Libc): ObjectNames {
   const names: ObjectNames = {
     open(path, flags, mode) {
       if (viaFs) {
+        const full = `${SHM_DIR}${path}`;
         try {
-          return { fd: fs.openSync(`${SHM_DIR}${path}`, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode) };
+          if ((flags & O_CREAT) !== 0) return { fd: fs.openSync(full, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode) };
+          const handle = fs.openSync(full, O_PATH | O_NOFOLLOW);
+          try {
+            const st = fs.fstatSync(handle);
+            // With O_PATH, O_NOFOLLOW opens a symbolic link itself instead of failing: say ELOOP
+            // as a plain open would.
+            if (st.isSymbolicLink()) return { errno: os.constants.errno.ELOOP };
+            if (!st.isFile()) return { notFile: true };
+            return { fd: fs.openSync(`/proc/self/fd/${handle}`, flags | O_NONBLOCK | O_NOCTTY) };
+          } finally {
+            fs.closeSync(handle);
+          }
         } catch (e) {
           return { errno: -((e as { errno?: number }).errno ?? 0) || os.constants.errno.EIO };
         }

@@ -175,6 +175,7 @@ export function posixBackend(): RegionBackend {
       if (linked) return mapRegion(fd, size, request, path, true, fields);
     }
     const opened = names.open(path, O_RDWR | O_CREAT | O_EXCL, mode);
+    if ('notFile' in opened) return null; // not returned for O_CREAT: for the type checker
     if ('errno' in opened) {
       if (opened.errno === EEXIST) return null;
       throw errnoError(opened.errno, 'shm_open', fields);
@@ -215,6 +216,10 @@ export function posixBackend(): RegionBackend {
   function attach(request: OpenRequest, path: string, fields: SharedMemoryErrorFields, busy: BusyReason): NativeRegion | typeof GONE | typeof BUSY {
     const createOnly = request.intent === 'create';
     const opened = names.open(path, request.readOnly ? O_RDONLY : O_RDWR, 0);
+    if ('notFile' in opened) {
+      if (createOnly) throw systemError('EEXIST', 'shm_open', fields);
+      throw systemError('EINVAL', 'shm_open', fields, 'the name is taken by something that is not a shared memory object');
+    }
     if ('errno' in opened) {
       if (opened.errno === ENOENT) return GONE;
       if (createOnly) throw systemError('EEXIST', 'shm_open', fields);
