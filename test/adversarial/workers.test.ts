@@ -32,6 +32,11 @@ describe('regions held by worker threads', () => {
     expect(r.line.fdsLeft).toBeLessThanOrEqual(1);
   });
 
+  it.runIf(isLinux)('the mappings of terminated workers are unmapped by the next open in the process', () => {
+    const r = run('terminate', uniqueName('w-term'));
+    expect(r.line.mapped).toBe(0);
+  });
+
   it.runIf(isLinux)('close() in a worker unmaps at once and prints no warning about descriptors', () => {
     const r = run('close', uniqueName('w-close'));
     expect(r.stderr).not.toMatch(/Warning|closed but not opened/);

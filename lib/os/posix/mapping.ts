@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import koffi from 'koffi';
 import { codeForErrno, systemError, type SharedMemoryErrorFields } from '../../errors.js';
+import type { OrphanMappings } from './orphan-mappings.js';
 import {
   MAP_ANONYMOUS,
   MAP_FAILED,
@@ -28,7 +29,15 @@ export interface Mapping {
 }
 
 /** Maps `fd` whole; closes it afterwards when it is not `keep` (see mappable() in region.ts). */
-export function mapObject(c: Libc, fd: number, keep: number, size: number, readOnly: boolean, fields: SharedMemoryErrorFields): Mapping {
+export function mapObject(
+  c: Libc,
+  orphans: OrphanMappings,
+  fd: number,
+  keep: number,
+  size: number,
+  readOnly: boolean,
+  fields: SharedMemoryErrorFields,
+): Mapping {
   const prot = readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   const address = c.mmap(null, size, prot, MAP_SHARED, fd, 0);
   const errno = koffi.errno();
@@ -42,17 +51,20 @@ export function mapObject(c: Libc, fd: number, keep: number, size: number, readO
     throw e;
   }
   let gone = false;
+  // Recorded for the other threads, which unmap it if this thread is a worker that gets terminated.
+  const forget = orphans.record(address, size);
   return {
     address,
     view,
     unmap() {
       if (gone) return;
       gone = true;
-      c.munmap(address, size);
+      if (forget()) c.munmap(address, size);
     },
     retire() {
       if (gone) return;
       gone = true;
+      if (!forget()) return;
       // If even this fails, the mapping stays: a leak is better than a buffer that faults.
       c.mmap(address, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     },

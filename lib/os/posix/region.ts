@@ -10,6 +10,7 @@ import { codeForErrno, systemError, type SharedMemoryErrorFields } from '../../e
 import { MAX_SIZE, type ParsedName } from '../../validate.js';
 import { AT_FDCWD, AT_SYMLINK_FOLLOW, O_TMPFILE, S_ISVTX, bindLibc } from './libc.js';
 import { mapObject } from './mapping.js';
+import { orphanMappings } from './orphan-mappings.js';
 import { SHM_DIR, objectNames } from './object-names.js';
 import { recordLocks } from './record-locks.js';
 
@@ -40,6 +41,7 @@ export function posixBackend(): RegionBackend {
   const c = bindLibc();
   const locks = recordLocks(c);
   const names = objectNames(c);
+  const orphans = orphanMappings(c);
   const ownUid = process.geteuid?.() ?? -1;
   // Linux creates through O_TMPFILE + linkat, so the name appears only once the object is sized
   // and locked; where that is unavailable, creation falls back to an exclusive open of the name.
@@ -112,7 +114,7 @@ export function posixBackend(): RegionBackend {
   function mapRegion(fd: number, size: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
     let mapping;
     try {
-      mapping = mapObject(c, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
+      mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
     } catch (e) {
       // Nothing a failed call made may stay: a new object goes with the name it was given.
       if (created) letGo(fd, path, false, fields);
@@ -313,6 +315,7 @@ export function posixBackend(): RegionBackend {
 
   return {
     open(request) {
+      orphans.reap();
       const path = osPath(request.name);
       const fields = { region: request.name.full, path };
       const deadline = Date.now() + WAIT_MS;

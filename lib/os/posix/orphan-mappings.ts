@@ -1,0 +1,117 @@
+// Mappings of worker threads that were terminated. A terminated worker runs no JavaScript at its
+// end: Node closes the descriptors it opened (which releases its regions: see mappable() in
+// region.ts), but nothing unmaps its mappings, and each pins its object's memory until the
+// process ends. So every thread that maps records its mappings in a table in a SharedArrayBuffer
+// and shows that table to the other threads of the process (a BroadcastChannel); any thread that
+// opens a region later unmaps the mappings of threads that are gone.
+//
+// A thread is known gone when its liveness descriptor is: an unnamed file only it opened (so Node
+// closes it at the worker's end), whose device and inode no other file has. Only that thread's
+// own code could otherwise close it. The main thread never ends before the process, so it keeps
+// no liveness descriptor and is never reaped.
+import fs from 'node:fs';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
+import { O_TMPFILE, type Libc } from './libc.js';
+import { SHM_DIR } from './object-names.js';
+
+const SLOTS = 256;
+const HEADER = 4; // [0] liveness fd (-1: never reaped), [1..2] its dev and ino, [3] reaped flag
+const FIELDS = 3; // per slot: state, address, size
+const FREE = 0n;
+const LIVE = 1n;
+const BUSY = 2n;
+
+interface Table {
+  words: BigInt64Array;
+}
+
+export interface OrphanMappings {
+  /** Records a mapping; returns the forget() to call right before the owner unmaps it. */
+  record(address: unknown, size: number): () => boolean;
+  /** Unmaps the recorded mappings of threads that are gone. */
+  reap(): void;
+}
+
+export function orphanMappings(c: Libc): OrphanMappings {
+  const tables: Table[] = []; // ours, each of SLOTS slots
+  const others = new Map<BigInt64Array, true>();
+  // Open from the start, so that this thread hears of the tables of workers that map later.
+  const channel = new BroadcastChannel('named-shm/mappings');
+  channel.unref();
+  channel.onmessage = (event: unknown) => {
+    const theirs = (event as { data?: { table?: unknown } }).data?.table;
+    if (!(theirs instanceof BigInt64Array) || others.has(theirs)) return;
+    others.set(theirs, true);
+    for (const t of tables) channel.postMessage({ table: t.words }); // so newcomers learn ours
+  };
+
+  function liveness(): [bigint, bigint, bigint] {
+    if (isMainThread) return [-1n, 0n, 0n];
+    try {
+      const fd = fs.openSync(SHM_DIR, O_TMPFILE | fs.constants.O_RDWR, 0o600);
+      const st = fs.fstatSync(fd, { bigint: true });
+      return [BigInt(fd), st.dev, st.ino];
+    } catch {
+      return [-1n, 0n, 0n]; // no O_TMPFILE here: this thread's mappings are never reaped
+    }
+  }
+
+  function announce(words: BigInt64Array): void {
+    channel.postMessage({ table: words });
+  }
+
+  function newTable(): Table {
+    const words = new BigInt64Array(new SharedArrayBuffer((HEADER + SLOTS * FIELDS) * 8));
+    const [fd, dev, ino] = tables.length ? [tables[0]!.words[0]!, tables[0]!.words[1]!, tables[0]!.words[2]!] : liveness();
+    words[0] = fd;
+    words[1] = dev;
+    words[2] = ino;
+    const table = { words };
+    tables.push(table);
+    announce(words);
+    return table;
+  }
+
+  function gone(words: BigInt64Array): boolean {
+    const fd = Number(words[0]);
+    if (fd < 0) return false;
+    try {
+      const st = fs.fstatSync(fd, { bigint: true });
+      return st.dev !== words[1] || st.ino !== words[2];
+    } catch {
+      return true;
+    }
+  }
+
+  return {
+    record(address, size) {
+      for (const table of tables.length ? tables : [newTable()]) {
+        const w = table.words;
+        for (let i = 0; i < SLOTS; i++) {
+          const at = HEADER + i * FIELDS;
+          if (w[at] !== FREE) continue;
+          w[at + 1] = address as bigint;
+          w[at + 2] = BigInt(size);
+          Atomics.store(w, at, LIVE);
+          // The owner takes the slot back before it unmaps; false if a reaper already had it.
+          return () => Atomics.compareExchange(w, at, LIVE, BUSY) === LIVE && (Atomics.store(w, at, FREE), true);
+        }
+      }
+      newTable();
+      return this.record(address, size);
+    },
+    reap() {
+      for (const words of others.keys()) {
+        if (Atomics.load(words, 3) !== 0n || !gone(words)) continue;
+        Atomics.store(words, 3, 1n);
+        for (let i = 0; i < SLOTS; i++) {
+          const at = HEADER + i * FIELDS;
+          if (Atomics.compareExchange(words, at, LIVE, BUSY) !== LIVE) continue;
+          c.munmap(words[at + 1], Number(words[at + 2]));
+          Atomics.store(words, at, FREE);
+        }
+        others.delete(words);
+      }
+    },
+  };
+}
