@@ -2,39 +2,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hexdump } from '../lib/cli/hexdump.js';
+import { CLI, cli, cliWithPid, type Run } from './cli-runner.js';
 import { isLinux, isPosix, isWindows, openTracked, shmPath, uniqueName } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const PKG = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const COMMANDS = ['write', 'read', 'info', 'dump', 'hold', 'rm', 'list'];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `named-shm <args>` to its end, without blocking, so that tests can run side by side. */
-function cliWithPid(...args: string[]): Promise<Run & { pid: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ pid: child.pid!, status, stdout, stderr }));
-  });
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const { status, stdout, stderr } = await cliWithPid(...args);
-  return { status, stdout, stderr };
-}
 
 /** A failed run: the exit code, nothing on stdout, and one line on stderr naming the command. */
 function expectError(r: Run, status: number, command: string, pattern: RegExp): void {

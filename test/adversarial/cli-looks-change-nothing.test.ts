@@ -2,39 +2,19 @@
 // opened a leftover (a managed object whose holders are all dead), and that open removed it;
 // `dump` copied a whole read-only region (through `bytes`) to show 256 bytes of it; and `info`
 // attached read-write, which gives a sparse object's pages memory. A look changes nothing.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../../lib/index.js';
+import { CLI, cli, runNode, type Run } from '../cli-runner.js';
 import { errorOf, isLinux, shmPath, startChild, uniqueName } from '../helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 /** Reports the process's peak resident memory (KiB) on stderr as it exits. */
 const PEAK_RSS = `data:text/javascript,${encodeURIComponent(
   "import fs from 'node:fs'; process.on('exit', () => fs.writeSync(2, `maxRSS ${process.resourceUsage().maxRSS}\\n`));",
 )}`;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return run([CLI, ...args]);
-}
-
 function run(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runNode(args, 60_000);
 }
 
 /** `named-shm <args>` with its peak resident memory in bytes. */

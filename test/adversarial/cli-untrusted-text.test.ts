@@ -4,27 +4,14 @@
 // from outside the command (names, command lines) must come out escaped, and every object listed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shown } from '../../lib/cli/escape.js';
 import { SharedMemory } from '../../lib/index.js';
+import { cli } from '../cli-runner.js';
 import { CHILD, isLinux, shmPath, uniqueName } from '../helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 /** What a terminal acts on: C0 controls but the newline, DEL, C1, bidi controls; U+FFFD (a byte lost). */
 const RAW = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/u;
-
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

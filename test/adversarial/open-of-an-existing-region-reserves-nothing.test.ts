@@ -17,20 +17,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isLinux } from '../helpers.js';
+import { privateShmFlags } from './private-shm.js';
 
 const STEPS = fileURLToPath(new URL('../fixtures/adv-steps.mjs', import.meta.url));
 const KIB = 1024;
 const BIG = 900 * KIB;
 
-/** unshare flags that give a private /dev/shm here, or null (then the suite is skipped). */
-const nsFlags = ((): string[] | null => {
-  if (!isLinux) return null;
-  for (const flags of [['-Urmpf'], ['-mpf']]) {
-    const r = spawnSync('unshare', [...flags, 'sh', '-c', 'mount -t tmpfs -o size=64k t /dev/shm'], { stdio: 'ignore' });
-    if (r.status === 0) return flags;
-  }
-  return null;
-})();
+const nsFlags = privateShmFlags;
 
 type Answer = { op: string; ok: boolean; code?: string; syscall?: string; [k: string]: unknown };
 

@@ -19,20 +19,14 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isLinux } from '../helpers.js';
+import { privateShmFlags } from './private-shm.js';
 
 const STEPS = fileURLToPath(new URL('../fixtures/adv-steps.mjs', import.meta.url));
 const KIB = 1024;
 const OBJECT = 256 * KIB;
 const SIGBUS_STATUS = 128 + 7; // how sh reports a child killed by SIGBUS (7 on Linux)
 
-const nsFlags = ((): string[] | null => {
-  if (!isLinux) return null;
-  for (const flags of [['-Urmpf'], ['-mpf']]) {
-    const r = spawnSync('unshare', [...flags, 'sh', '-c', 'mount -t tmpfs -o size=64k t /dev/shm'], { stdio: 'ignore' });
-    if (r.status === 0) return flags;
-  }
-  return null;
-})();
+const nsFlags = privateShmFlags;
 const hasPython = isLinux && spawnSync('python3', ['-c', 'pass']).status === 0;
 
 /**
