@@ -10,6 +10,7 @@
 // own code could otherwise close it. The main thread never ends before the process, so it keeps
 // no liveness descriptor and is never reaped.
 import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { O_TMPFILE, type Libc } from './libc.js';
 import { SHM_DIR } from './object-names.js';
@@ -22,6 +23,8 @@ const LIVE = 1n;
 const BUSY = 2n;
 
 interface Table {
+  /** Tables are told apart by this: each message carries a new view of the same memory. */
+  id: string;
   words: BigInt64Array;
 }
 
@@ -34,16 +37,17 @@ export interface OrphanMappings {
 
 export function orphanMappings(c: Libc): OrphanMappings {
   const tables: Table[] = []; // ours, each of SLOTS slots
-  const others = new Map<BigInt64Array, true>();
+  const others = new Map<string, BigInt64Array>();
   // Open from the start, so that this thread hears of the tables of workers that map later.
   const channel = new BroadcastChannel('named-shm/mappings');
   channel.unref();
   channel.onmessage = (event: unknown) => {
-    const theirs = (event as { data?: { table?: unknown } }).data?.table;
-    if (!(theirs instanceof BigInt64Array) || others.has(theirs)) return;
-    others.set(theirs, true);
-    for (const t of tables) channel.postMessage({ table: t.words }); // so newcomers learn ours
+    const { id, table } = ((event as { data?: unknown }).data ?? {}) as { id?: unknown; table?: unknown };
+    if (typeof id !== 'string' || !(table instanceof BigInt64Array) || others.has(id) || reaped.has(id)) return;
+    others.set(id, table);
+    for (const t of tables) announce(t); // a newcomer learns ours once; it knows them afterwards
   };
+  const reaped = new Set<string>();
 
   function liveness(): [bigint, bigint, bigint] {
     if (isMainThread) return [-1n, 0n, 0n];
@@ -56,8 +60,8 @@ export function orphanMappings(c: Libc): OrphanMappings {
     }
   }
 
-  function announce(words: BigInt64Array): void {
-    channel.postMessage({ table: words });
+  function announce(table: Table): void {
+    channel.postMessage({ id: table.id, table: table.words });
   }
 
   function newTable(): Table {
@@ -66,9 +70,9 @@ export function orphanMappings(c: Libc): OrphanMappings {
     words[0] = fd;
     words[1] = dev;
     words[2] = ino;
-    const table = { words };
+    const table = { id: randomUUID(), words };
     tables.push(table);
-    announce(words);
+    announce(table);
     return table;
   }
 
@@ -101,16 +105,19 @@ export function orphanMappings(c: Libc): OrphanMappings {
       return this.record(address, size);
     },
     reap() {
-      for (const words of others.keys()) {
-        if (Atomics.load(words, 3) !== 0n || !gone(words)) continue;
-        Atomics.store(words, 3, 1n);
+      for (const [id, words] of others) {
+        if (Atomics.load(words, 3) === 0n) {
+          if (!gone(words)) continue;
+          Atomics.store(words, 3, 1n);
+        }
         for (let i = 0; i < SLOTS; i++) {
           const at = HEADER + i * FIELDS;
           if (Atomics.compareExchange(words, at, LIVE, BUSY) !== LIVE) continue;
           c.munmap(words[at + 1], Number(words[at + 2]));
           Atomics.store(words, at, FREE);
         }
-        others.delete(words);
+        others.delete(id);
+        reaped.add(id);
       }
     },
   };
