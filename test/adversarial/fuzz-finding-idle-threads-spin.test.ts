@@ -20,7 +20,7 @@ import { isLinux, uniqueName } from '../helpers.js';
 import { fixture } from '../robustness/support.js';
 
 describe.runIf(isLinux)('threads that each hold a region go idle', () => {
-  it.each([1, 2])('main thread + %i worker(s): an idle second costs no CPU and delays nothing', (workers) => {
+  it.each([1, 2])('main thread + %i worker(s): threads that are idle send each other no messages', (workers) => {
     const prefix = uniqueName('fz-idle');
     const r = spawnSync(process.execPath, [fixture('fuzz-idle-threads.mjs'), prefix, String(workers)], { encoding: 'utf8', timeout: 60_000 });
     for (const f of fs.readdirSync('/dev/shm')) if (f.startsWith(prefix)) fs.rmSync(`/dev/shm/${f}`, { force: true });
@@ -28,12 +28,9 @@ describe.runIf(isLinux)('threads that each hold a region go idle', () => {
     const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
     // On this project's machine the bug gave, for 1 worker: ~750 ms of CPU and ~29,000 messages
     // in the idle second; for 2: ~2,700 ms of CPU, the timer 3.7 s late, the answer after 8 s.
-    expect(line, JSON.stringify(line)).toMatchObject({
-      // (Fixed: ~3 ms of CPU, no message. The time bounds leave room for a loaded machine.)
-      idleCpuMs: expect.toSatisfy((ms: number) => ms < 300, 'under 300 ms'),
-      timerLateMs: expect.toSatisfy((ms: number) => ms < 1000, 'under 1 s'),
-      pingMs: expect.toSatisfy((ms: number) => ms < 1000, 'under 1 s'),
-      channelMessages: expect.toSatisfy((n: number) => n < 50, 'a few at most'),
-    });
+    // Tests do not assert on time (the figures are printed); the messages the channel carried in
+    // the idle second are a count: a few announcements at most, where the bug gave thousands.
+    console.log(`[figures] ${JSON.stringify({ case: 'fuzz-finding/idle-threads', ...line })}`);
+    expect(line.channelMessages, JSON.stringify(line)).toBeLessThan(50);
   });
 });
