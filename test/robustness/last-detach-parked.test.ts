@@ -6,7 +6,7 @@
 // for the write lock (to learn whether it is alone), then, refused, for the read lock.
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../../lib/index.js';
-import { track, uniqueName } from '../helpers.js';
+import { exists, shmPath, track, uniqueName } from '../helpers.js';
 import { Park, canPark } from './park.js';
 import { Worker, recordFigures } from './support.js';
 
@@ -50,5 +50,29 @@ describe.runIf(canPark)('attach during the last detach, with the opener parked (
     opener.end();
     await opener.exit;
     recordFigures(`last-detach-parked/${operation === F_RDLCK ? 'shared' : 'exclusive'}`, { parkedOpens: 1, splitBrains: 0 });
+  });
+});
+
+describe.runIf(canPark)('two last holders closing at the same moment (Linux, gdb)', () => {
+  it('a holder parked after its write-lock request was refused does not keep the other from removing the name', async () => {
+    const name = uniqueName('parked-close');
+    const mine = SharedMemory.open(name);
+    const other = new Worker('open-on-cue.mjs', [name]);
+    const { ready } = await other.next();
+    other.send('open');
+    expect(await other.next()).toMatchObject({ created: false });
+    // The other holder's close asks for the write lock, which our read lock refuses, and is parked
+    // right after that refusal. Only if it dropped its read lock before asking can our close, now,
+    // find no other lock and remove the name.
+    const park = await Park.armLock(Number(ready), F_OFD_SETLK, F_WRLCK);
+    other.send('close');
+    await park.parked();
+    await park.finish();
+    mine.close();
+    await park.release();
+    expect(await other.next()).toEqual({ closed: true });
+    other.end();
+    await other.exit;
+    expect(exists(shmPath(name))).toBe(false);
   });
 });

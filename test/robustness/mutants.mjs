@@ -132,7 +132,7 @@ const MUTANTS = {
     naive: 'every close removes the name, not only the last one',
   },
   'no-unlock-before-exclusive': {
-    suites: [STORM],
+    suites: [STORM, PARKED],
     edits: [[REGION, 'locks.unlock(fd);\n            const alone = locks.tryExclusive(fd, readOnly, fields);', 'const alone = locks.tryExclusive(fd, readOnly, fields);']],
     naive: 'a closer upgrades its read lock to the write lock in place: holders that close together refuse each other, and the name stays behind',
   },

@@ -90,6 +90,16 @@ export class Park {
     return this.#until(/Breakpoint 1,/);
   }
 
+  /** From the breakpoint, runs the function to its return and stays parked there. */
+  async finish(): Promise<void> {
+    const from = this.#out.length;
+    this.#send('finish');
+    for (let waited = 0; !/Run till exit[\s\S]*\(gdb\)/.test(this.#out.slice(from)); waited += 10) {
+      if (waited > 30_000 || this.#gdb.exitCode !== null) throw new Error(`gdb never finished the call:\n${this.#out}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   /** Removes the breakpoint and lets the process go on. */
   async release(): Promise<void> {
     this.#send('delete', 'detach', 'quit');
