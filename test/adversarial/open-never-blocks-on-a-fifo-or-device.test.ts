@@ -6,11 +6,11 @@
 // regression that blocks in open(2) shows as a failed test (the child killed by the timeout), not
 // as a hung suite.
 //
-// Guards (lib/os/posix/object-names.ts and lib/os/posix/region.ts):
-// - O_NONBLOCK in names.open(): an O_RDONLY open of a FIFO blocks until a writer comes without it
-//   (the read-only cases below then end with the child killed by the timeout);
-// - `if (!st.isFile())` in attach(): without it a FIFO or /dev/null has 0 bytes, and the open
-//   waits 2 s and fails with "the object has 0 bytes" instead of "not a shared memory object".
+// Guards (lib/os/posix/object-names.ts): names.open() opens an existing name with O_PATH and
+// fstats it first, and opens only a regular file for real (through /proc/self/fd, O_NONBLOCK).
+// Without the look first, a plain open of a FIFO blocks until a writer comes (the read-only cases
+// end with the child killed by the timeout), an O_NONBLOCK one releases a waiting writer, and a
+// device's driver runs its open.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -124,11 +124,9 @@ describe.runIf(hasMkfifo)('a FIFO at the name (mkfifo -m 0666)', () => {
     expect(entries.filter((e) => e.startsWith(name))).toEqual([name]);
   });
 
-  // FAILS with the current lib: names.open() opens the FIFO itself (O_RDONLY|O_NONBLOCK or
-  // O_RDWR), which makes the open count as the FIFO's reader, so a writer blocked in open(2)
-  // is let go, writes into the pipe, and its bytes are thrown away when we close. An open
-  // that first looked at the name (open with O_PATH, fstat, and only for a regular file reopen
-  // /proc/self/fd/N with the real flags) would not touch the FIFO.
+  // An open of the FIFO itself (O_RDONLY|O_NONBLOCK or O_RDWR) would count as the FIFO's reader,
+  // so a writer blocked in open(2) would be let go, write into the pipe, and lose its bytes when
+  // we close. The O_PATH look first never opens it.
   it('a refused open does not release a writer waiting at the FIFO, nor swallow its bytes', async () => {
     const name = uniqueName('fifo');
     const path = plantFifo(name);
@@ -175,11 +173,10 @@ describe.runIf(isLinux && isRoot)('a character device at the name (mknod, root o
     expect([after.ino, after.rdev, after.mode, after.size]).toEqual([before.ino, before.rdev, before.mode, before.size]);
   });
 
-  // FAILS with the current lib (ENXIO from open): the device's driver is opened before the
-  // package looks at what the name is. /dev/tty (c 5 0) opened by a process without a
-  // controlling terminal (setsid) makes the driver itself refuse; the same driver open is what
-  // would have side effects on other devices (a serial line raising DTR, a tape rewinding at
-  // close, a watchdog arming). Refused "the same way" means the driver is never reached: EINVAL.
+  // /dev/tty (c 5 0) opened by a process without a controlling terminal (setsid) makes the
+  // driver itself refuse (ENXIO), so this shows whether the driver's open runs; on other devices
+  // that open has side effects (a serial line raising DTR, a tape rewinding at close, a watchdog
+  // arming). Refused "the same way" means the driver is never reached: EINVAL.
   it.runIf(hasSetsid)('a device whose driver refuses opens (c 5 0, no terminal) is refused with EINVAL before its driver runs', () => {
     const name = uniqueName('chr');
     plantDevice(name, 5, 0);
