@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const REGION = 'os/posix/region.js';
+const HOLDERS = 'os/posix/holders.js';
+const CREATE = 'os/posix/create.js';
 const NAMES = 'os/posix/object-names.js';
 const MAPPING = 'os/posix/mapping.js';
 const LETTING_GO = 'region/letting-go.js';
@@ -58,14 +60,14 @@ const MUTANTS = {
   // ---- creation -------------------------------------------------------------------------------
   'no-exclusive-create': {
     suites: [STORM],
-    edits: [[REGION, 'names.open(path, O_RDWR | O_CREAT | O_EXCL, mode)', 'names.open(path, O_RDWR | O_CREAT, mode)']],
+    edits: [[CREATE, 'names.open(path, O_RDWR | O_CREAT | O_EXCL, mode)', 'names.open(path, O_RDWR | O_CREAT, mode)']],
     naive: 'shm_open(O_CREAT) without O_EXCL on the shm_open route: every racer takes the region for its own new one',
   },
   'link-before-sized': {
     suites: [STORM],
     edits: [
-      [REGION, 'reserve(fd, size, fields);\n                locks.tryShared(fd, fields);\n                if (c.linkat', 'locks.tryShared(fd, fields);\n                if (c.linkat'],
-      [REGION, 'if (linked)\n                return mapRegion(fd, size, request, path, true, fields);', 'if (linked) {\n                reserve(fd, size, fields);\n                return mapRegion(fd, size, request, path, true, fields);\n            }'],
+      [CREATE, 'reserve(fd, size, fields);\n            locks.tryShared(fd, fields);\n            if (c.linkat', 'locks.tryShared(fd, fields);\n            if (c.linkat'],
+      [CREATE, 'if (linked)\n            return mapRegion(fd, size, request, path, true, fields);', 'if (linked) {\n            reserve(fd, size, fields);\n            return mapRegion(fd, size, request, path, true, fields);\n        }'],
       [REGION, 'if (st.size === 0) {\n                Object.assign(busy, UNSIZED);', 'if (false) {\n                Object.assign(busy, UNSIZED);'],
       [REGION, 'if (request.size !== undefined && st.size < request.size) {', 'if (false) {'],
       [REGION, 'return mapRegion(fd, st.size, request, path, false, fields);', 'return mapRegion(fd, Math.max(st.size, request.size ?? 0), request, path, false, fields);'],
@@ -75,7 +77,7 @@ const MUTANTS = {
   'map-before-sized': {
     suites: [STORM],
     edits: [
-      [REGION, 'for (let alone = locks.tryExclusive(fd, false, fields); locks.supported && !alone; alone = locks.tryExclusive(fd, false, fields)) {', 'for (; false;) {'],
+      [CREATE, 'for (let alone = locks.tryExclusive(fd, false, fields); locks.supported && !alone; alone = locks.tryExclusive(fd, false, fields)) {', 'for (; false;) {'],
       [REGION, 'if (managed && st.size === 0 && Date.now() - st.ctimeMs < UNSIZED_GRACE_MS) {', 'if (false) {'],
       [REGION, 'if (managed) {', 'if (managed && st.size !== 0) {'],
       [REGION, 'if (st.size === 0) {\n                Object.assign(busy, UNSIZED);', 'if (false) {\n                Object.assign(busy, UNSIZED);'],
@@ -128,12 +130,12 @@ const MUTANTS = {
   },
   'unlink-on-every-close': {
     suites: [CRASH, RACES],
-    edits: [[REGION, 'const alone = locks.tryExclusive(fd, readOnly, fields);', 'const alone = locks.tryExclusive(fd, readOnly, fields) ?? { end() { } };']],
+    edits: [[HOLDERS, 'const alone = locks.tryExclusive(fd, readOnly, fields);', 'const alone = locks.tryExclusive(fd, readOnly, fields) ?? { end() { } };']],
     naive: 'every close removes the name, not only the last one',
   },
   'no-unlock-before-exclusive': {
     suites: [STORM, PARKED],
-    edits: [[REGION, 'locks.unlock(fd);\n            const alone = locks.tryExclusive(fd, readOnly, fields);', 'const alone = locks.tryExclusive(fd, readOnly, fields);']],
+    edits: [[HOLDERS, 'locks.unlock(fd);\n            const alone = locks.tryExclusive(fd, readOnly, fields);', 'const alone = locks.tryExclusive(fd, readOnly, fields);']],
     naive: 'a closer upgrades its read lock to the write lock in place: holders that close together refuse each other, and the name stays behind',
   },
   'unlink-any-object': {
@@ -175,12 +177,12 @@ const MUTANTS = {
   // ---- mapping, and failed mappings -----------------------------------------------------------
   'map-from-holder-fd': {
     suites: [WORKERS],
-    edits: [[REGION, 'mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);', 'mapping = mapObject(c, orphans, fd, fd, size, request.readOnly, fields);']],
+    edits: [[HOLDERS, 'mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);', 'mapping = mapObject(c, orphans, fd, fd, size, request.readOnly, fields);']],
     naive: "the mapping is made from the holder's own descriptor: the mapping keeps that file description, and its lock, alive after a terminated worker's descriptors are closed",
   },
   'failed-mmap-keeps-name': {
     suites: [FAILED_MMAP],
-    edits: [[REGION, 'if (created)\n                letGo(fd, path, false, fields);\n            else\n                names.close(fd);', 'names.close(fd);']],
+    edits: [[HOLDERS, 'if (created)\n                letGo(fd, path, false, fields);\n            else\n                names.close(fd);', 'names.close(fd);']],
     naive: 'a create whose mmap fails after linkat closes its descriptor and leaves the named, reserved object behind',
   },
   'failed-mmap-keeps-mapping-fd': {
@@ -196,7 +198,7 @@ const MUTANTS = {
   },
   'no-close-fd': {
     suites: [LEAKS],
-    edits: [[REGION, '        finally {\n            names.close(fd);\n        }\n    }', '    }']],
+    edits: [[HOLDERS, '        finally {\n            names.close(fd);\n        }\n    }', '    }']],
     naive: "close keeps the holder's descriptor open",
   },
   'no-close-mapping-fd': {
@@ -222,7 +224,7 @@ const MUTANTS = {
   // ---- worker threads -------------------------------------------------------------------------
   'no-orphan-reap': {
     suites: [WORKERS],
-    edits: [[REGION, '            orphans.reap();\n', '']],
+    edits: [[REGION, '            h.reapOrphans();\n', '']],
     naive: "nothing unmaps what a terminated worker mapped (it runs no JavaScript at its end): each mapping pins its object's memory until the process ends",
   },
   'no-worker-exit-hook': {

@@ -1,21 +1,19 @@
 // POSIX backend (Linux glibc, macOS): a named object in /dev/shm (shm_open's folder) mapped with
 // mmap, with a lock-based lifetime so that a region is released when its last holder closes it or
-// dies, as a Windows section is. The README's "Lifetime" section is the design; every step below
-// names the finding of docs/RELIABILITY.md it answers where one applies.
+// dies, as a Windows section is. The README's "Lifetime" section is the design. This file opens:
+// it attaches to what stands at the name, or has create.ts make it; holders.ts has the steps both
+// share.
 import fs from 'node:fs';
 import os from 'node:os';
-import koffi from 'koffi';
 import type { NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
-import { codeForErrno, systemError, type SharedMemoryErrorFields } from '../../errors.js';
+import { systemError, type SharedMemoryErrorFields } from '../../errors.js';
 import { MAX_SIZE, type ParsedName } from '../../validate.js';
-import { AT_FDCWD, AT_SYMLINK_FOLLOW, O_TMPFILE, S_ISVTX, bindLibc } from './libc.js';
-import { mapObject } from './mapping.js';
-import { orphanMappings } from './orphan-mappings.js';
-import { SHM_DIR, objectNames } from './object-names.js';
-import { recordLocks } from './record-locks.js';
+import { createObject } from './create.js';
+import { posixHolders } from './holders.js';
+import { S_ISVTX } from './libc.js';
 
-const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
-const { EEXIST, ENOENT, EINTR, EOPNOTSUPP, EINVAL } = os.constants.errno;
+const { O_RDONLY, O_RDWR } = fs.constants;
+const { ENOENT } = os.constants.errno;
 
 /** macOS: PSHMNAMLEN is 31 with the slash; Linux: NAME_MAX in /dev/shm. */
 const MAX_NAME_BYTES = process.platform === 'darwin' ? 30 : 255;
@@ -38,181 +36,10 @@ const UNSIZED: BusyReason = { code: 'EINVAL', syscall: 'fstat', reason: 'the obj
 const WRITER: BusyReason = { code: 'ETIMEDOUT', syscall: 'fcntl', reason: 'another process kept the region locked for writing' };
 
 export function posixBackend(): RegionBackend {
-  const c = bindLibc();
-  const locks = recordLocks(c);
-  const names = objectNames(c);
-  const orphans = orphanMappings(c);
+  const h = posixHolders();
+  const { locks, names, errnoError, fallocate, mapRegion, closeAnd } = h;
   const ownUid = process.geteuid?.() ?? -1;
-  // Linux creates through O_TMPFILE + linkat, so the name appears only once the object is sized
-  // and locked; where that is unavailable, creation falls back to an exclusive open of the name.
-  // NAMED_SHM_CREATE_ROUTE=shm_open forces the other route, so tests can cover it on Linux too.
-  let tmpfileRoute = process.platform === 'linux' && process.env.NAMED_SHM_CREATE_ROUTE !== 'shm_open';
-
-  const errnoError = (errno: number, syscall: string, fields: SharedMemoryErrorFields, detail?: string) =>
-    systemError(codeForErrno(errno), syscall, fields, detail);
-
-  /** posix_fallocate, retried on EINTR; false where the file system cannot reserve. */
-  function fallocate(fd: number, size: number, fields: SharedMemoryErrorFields, detail?: string): boolean {
-    if (!c.posix_fallocate) return false;
-    for (;;) {
-      const err = c.posix_fallocate(fd, 0, size) as number;
-      if (err === 0) return true;
-      if (err === EINTR) continue;
-      if (err === EOPNOTSUPP || err === EINVAL) return false;
-      throw errnoError(err, 'posix_fallocate', fields, detail);
-    }
-  }
-
-  /** Gives a new object its bytes now, so a full tmpfs says ENOSPC here instead of SIGBUS later. */
-  function reserve(fd: number, size: number, fields: SharedMemoryErrorFields): void {
-    if (fallocate(fd, size, fields)) return;
-    try {
-      fs.ftruncateSync(fd, size);
-    } catch (e) {
-      throw errnoError(-((e as { errno?: number }).errno ?? 0), 'ftruncate', fields);
-    }
-  }
-
-  /**
-   * The last holder (the only one that can take the write lock) removes the name, unless the
-   * region is kept, or the name no longer leads to this object (moved, or replaced after a rename:
-   * removing it then would take another generation's name away).
-   */
-  function letGo(fd: number, path: string, readOnly: boolean, fields: SharedMemoryErrorFields): void {
-    try {
-      // Unlock first, then try for the write lock: of holders that close at the same moment, the
-      // last to unlock then finds no other lock (an atomic upgrade would leave every one of them
-      // refused by the others' read locks, and the name behind).
-      locks.unlock(fd);
-      const alone = locks.tryExclusive(fd, readOnly, fields);
-      if (alone) {
-        try {
-          const st = fs.fstatSync(fd);
-          if (st.nlink > 0 && (st.mode & S_ISVTX) !== 0) names.unlinkIfLeadsTo(path, fd, fields);
-        } finally {
-          alone.end();
-        }
-      }
-    } catch {
-      // Another process removed or replaced it meanwhile: nothing of ours is left to remove.
-    } finally {
-      names.close(fd);
-    }
-  }
-
-  /**
-   * A second open file description to map from, closed once mapped. A mapping keeps its file
-   * description alive, and with it any lock on it: mapped from the holder's own descriptor, a
-   * region held by a worker that was terminated (Node closes the worker's descriptors, nothing
-   * unmaps) would stay locked, so held, until the process ends. macOS (no /proc) maps from `fd`.
-   */
-  function mappable(fd: number, readOnly: boolean): number {
-    if (process.platform !== 'linux') return fd;
-    return fs.openSync(`/proc/self/fd/${fd}`, (readOnly ? O_RDONLY : O_RDWR) | fs.constants.O_NONBLOCK);
-  }
-
-  function mapRegion(fd: number, size: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
-    let mapping;
-    try {
-      mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
-    } catch (e) {
-      // Nothing a failed call made may stay: a new object goes with the name it was given.
-      if (created) letGo(fd, path, false, fields);
-      else names.close(fd);
-      throw e;
-    }
-    let released = false;
-    return {
-      created,
-      size,
-      path,
-      view: mapping.view,
-      release() {
-        if (released) return;
-        released = true;
-        letGo(fd, path, request.readOnly, fields);
-      },
-      unmap: mapping.unmap,
-      retire: mapping.retire,
-    };
-  }
-
-  /** Creates the object, or returns null when the name exists. */
-  function create(request: OpenRequest, path: string, fields: SharedMemoryErrorFields): NativeRegion | null {
-    const size = request.size!;
-    const mode = request.mode | (request.persist ? 0 : S_ISVTX);
-    if (tmpfileRoute) {
-      let fd: number;
-      try {
-        fd = fs.openSync(SHM_DIR, O_TMPFILE | O_RDWR, 0o600);
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code !== 'EISDIR' && code !== 'EOPNOTSUPP' && code !== 'ENOENT' && code !== 'EINVAL') {
-          throw systemError(code ?? 'UNKNOWN', 'open', { ...fields, path: SHM_DIR });
-        }
-        tmpfileRoute = false; // no tmpfs with O_TMPFILE here
-        return create(request, path, fields);
-      }
-      let linked = false;
-      try {
-        fs.fchmodSync(fd, mode); // exactly the mode asked, whatever the umask
-        reserve(fd, size, fields);
-        locks.tryShared(fd, fields);
-        if (c.linkat!(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, `${SHM_DIR}${path}`, AT_SYMLINK_FOLLOW) !== 0) {
-          const errno = koffi.errno();
-          if (errno === EEXIST) return closeAnd(fd, null);
-          if (errno === ENOENT) {
-            // No /proc to name the descriptor by: open the name exclusively from now on.
-            names.close(fd);
-            tmpfileRoute = false;
-            return create(request, path, fields);
-          }
-          throw errnoError(errno, 'linkat', fields);
-        }
-        linked = true;
-      } catch (e) {
-        names.close(fd); // never linked: the object goes with its descriptor
-        throw e;
-      }
-      if (linked) return mapRegion(fd, size, request, path, true, fields);
-    }
-    const opened = names.open(path, O_RDWR | O_CREAT | O_EXCL, mode);
-    if ('notFile' in opened) return null; // not returned for O_CREAT: for the type checker
-    if ('errno' in opened) {
-      if (opened.errno === EEXIST) return null;
-      throw errnoError(opened.errno, 'shm_open', fields);
-    }
-    const fd = opened.fd;
-    try {
-      // Held for writing until the object is sized: openers wait on it instead of seeing 0 bytes.
-      const deadline = Date.now() + WAIT_MS;
-      for (let alone = locks.tryExclusive(fd, false, fields); locks.supported && !alone; alone = locks.tryExclusive(fd, false, fields)) {
-        if (Date.now() > deadline) throw systemError('ETIMEDOUT', 'fcntl', fields, 'timed out');
-        sleep(1);
-      }
-      if (fs.fstatSync(fd).nlink === 0) {
-        // Taken for a dead creator's leftover and removed before we locked it: start again.
-        return closeAnd(fd, null);
-      }
-      try {
-        fs.fchmodSync(fd, mode);
-      } catch {
-        // macOS may refuse fchmod on shm descriptors; the open already applied the mode.
-      }
-      reserve(fd, size, fields);
-      locks.tryShared(fd, fields);
-    } catch (e) {
-      names.unlinkIfLeadsTo(path, fd, fields); // ours: created above and never shown sized
-      names.close(fd);
-      throw e;
-    }
-    return mapRegion(fd, size, request, path, true, fields);
-  }
-
-  function closeAnd<T>(fd: number, result: T): T {
-    names.close(fd);
-    return result;
-  }
+  const create = (request: OpenRequest, path: string, fields: SharedMemoryErrorFields) => createObject(h, request, path, fields);
 
   /** Attaches to the existing object, or says why not yet. */
   function attach(request: OpenRequest, path: string, fields: SharedMemoryErrorFields, busy: BusyReason): NativeRegion | typeof GONE | typeof BUSY {
@@ -315,7 +142,7 @@ export function posixBackend(): RegionBackend {
 
   return {
     open(request) {
-      orphans.reap();
+      h.reapOrphans();
       const path = osPath(request.name);
       const fields = { region: request.name.full, path };
       const deadline = Date.now() + WAIT_MS;
