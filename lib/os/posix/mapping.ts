@@ -16,7 +16,6 @@ import {
 } from './libc.js';
 
 export interface Mapping {
-  address: unknown;
   view: ArrayBuffer;
   /** munmap: only when no JavaScript buffer can reach the memory any more. */
   unmap(): void;
@@ -54,7 +53,6 @@ export function mapObject(
   // Recorded for the other threads, which unmap it if this thread is a worker that gets terminated.
   const forget = orphans.record(address, size);
   return {
-    address,
     view,
     unmap() {
       if (gone) return;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
-import { F_OFD_GETLK, F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLCK, SEEK_SET, type Libc } from './libc.js';
+import { F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLCK, SEEK_SET, type Libc } from './libc.js';
 import { systemError, codeForErrno, type SharedMemoryErrorFields } from '../../errors.js';
 
 const { EINTR, EAGAIN, EACCES, EINVAL, ENOSYS, EOPNOTSUPP } = os.constants.errno;
@@ -33,8 +33,6 @@ export interface RecordLocks {
   tryExclusive(fd: number, readOnly: boolean, fields: SharedMemoryErrorFields): ExclusiveLock | null;
   /** Drops this descriptor's lock. */
   unlock(fd: number): void;
-  /** Whether another descriptor holds any lock on the object, without taking one. */
-  heldElsewhere(fd: number, fields: SharedMemoryErrorFields): boolean;
 }
 
 export function recordLocks(c: Libc): RecordLocks {
@@ -104,12 +102,6 @@ export function recordLocks(c: Libc): RecordLocks {
     },
     unlock(fd) {
       if (supported) set(fd, F_UNLCK, {});
-    },
-    heldElsewhere(fd, fields) {
-      if (!supported) return false;
-      const lock = { l_type: F_WRLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
-      if (fcntl!(fd, F_OFD_GETLK, lock) !== 0) throw systemError(codeForErrno(koffi.errno()), 'fcntl', fields);
-      return lock.l_type !== F_UNLCK;
     },
   };
 }
