@@ -6,6 +6,10 @@ export {
   type OpenOptions,
   type OpenExistingOptions,
   type WriteOptions,
+  type ChangeWaitOptions,
+  type ChangeWaitSyncOptions,
 } from './region/shared-memory.js';
+export { NamedEvent, type EventOptions, type WaitOptions } from './sync/named-event.js';
+export { AbortError } from './sync/wait-options.js';
 export { setSharedMem, getSharedMem, detachSharedMem } from './region/sample.js';
 export type { SystemError } from './errors.js';

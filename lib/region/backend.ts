@@ -4,6 +4,9 @@ import type { ParsedName } from '../validate.js';
 
 export type OpenIntent = 'create' | 'open' | 'open-or-create';
 
+/** What an object is made for. POSIX has one type of object, and tells them apart by content. */
+export type ObjectKind = 'region' | 'event' | 'changes';
+
 export interface OpenRequest {
   name: ParsedName;
   intent: OpenIntent;
@@ -16,6 +19,10 @@ export interface OpenRequest {
   persist: boolean;
   /** Windows: an SDDL string for the new section's security descriptor. */
   securityDescriptor: string | undefined;
+  /** What the object must be; a region unless said. */
+  kind?: ObjectKind;
+  /** POSIX: bytes at the start of a new object, written before any other process can see it. */
+  header?: Uint8Array;
 }
 
 /** A mapped region as a backend hands it to the core. */
@@ -27,6 +34,10 @@ export interface NativeRegion {
   path: string;
   /** A zero-copy view over the mapping, exactly `size` bytes. */
   view: ArrayBuffer;
+  /** Where the mapping starts in this process (for futexes). */
+  address: bigint;
+  /** POSIX: the object's permission bits (0 on Windows). */
+  mode: number;
   /** Drops this process's share of the region (lock, descriptor or handle); keeps the mapping. */
   release(): void;
   /** Unmaps the view. Called once no JavaScript object can reach the view any more. */

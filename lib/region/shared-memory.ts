@@ -7,8 +7,10 @@ import { capacityOf, readUnits, writeUnits } from '../string-codec.js';
 import { checkBoolean, checkLimit, checkOffset, checkOptionsObject, parseName } from '../validate.js';
 import { buildRequest, DEFAULT_NAME } from './open-request.js';
 import { holdRegion, isDetached, letGo, type Held } from './letting-go.js';
+import { RegionChanges, type ChangeWaitOptions, type ChangeWaitSyncOptions } from './changes.js';
 
 export { DEFAULT_NAME, DEFAULT_SIZE } from './open-request.js';
+export type { ChangeWaitOptions, ChangeWaitSyncOptions } from './changes.js';
 
 export type Access = 'readwrite' | 'readonly';
 
@@ -55,6 +57,7 @@ export class SharedMemory implements Disposable {
   #buf: Buffer;
   #units: Uint16Array;
   #bytes: Uint8Array | undefined;
+  readonly #changes: RegionChanges;
 
   private constructor(name: string, access: Access, native: NativeRegion) {
     this.name = name;
@@ -64,6 +67,7 @@ export class SharedMemory implements Disposable {
     this.#buf = Buffer.from(native.view, 0, native.size);
     this.#units = new Uint16Array(native.view, 0, capacityOf(native.size));
     this.#held = holdRegion(this, native);
+    this.#changes = new RegionChanges(parseName(name), native.mode);
   }
 
   static #attach(name: unknown, options: unknown, intent: OpenIntent): SharedMemory {
@@ -197,10 +201,49 @@ export class SharedMemory implements Disposable {
     return readUnits(this.#buf, this.#units, limit === undefined ? Infinity : checkLimit(limit));
   }
 
+  /**
+   * The region's change counter now: an unsigned 32-bit count of `notify()` calls by every
+   * process, kept beside the region (never in it). It wraps to 0 after 4294967295.
+   */
+  get changeCount(): number {
+    this.#live();
+    return this.#changes.count();
+  }
+
+  /**
+   * Tells every process waiting in `waitForChange()` that the region changed: adds one to the
+   * change counter and returns the new count. Makes no system call when nobody waits.
+   */
+  notify(): number {
+    this.#writable();
+    return this.#changes.notify();
+  }
+
+  /**
+   * Resolves with the change count as soon as it differs from `since` (at once if it already
+   * does, so a change made between a read and this call is never missed), or with the unchanged
+   * count at the timeout. Never blocks the event loop nor holds a libuv threadpool thread.
+   */
+  waitForChange(options?: ChangeWaitOptions): Promise<number> {
+    try {
+      this.#live();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#changes.wait(options);
+  }
+
+  /** `waitForChange()` that blocks this thread: for workers and scripts. */
+  waitForChangeSync(options?: ChangeWaitSyncOptions): number {
+    this.#live();
+    return this.#changes.waitSync(options);
+  }
+
   /** Unmaps and lets go of the region; the last holder's close releases it. Safe to call again. */
   close(): void {
     if (!this.#held.native) return;
     this.#bytes = undefined;
+    this.#changes.close(() => closedError(this.name));
     letGo(this.#held, 'close');
   }
 

@@ -44,6 +44,7 @@ export function createObject(h: Holders, request: OpenRequest, path: string, fie
     try {
       fs.fchmodSync(fd, mode); // exactly the mode asked, whatever the umask
       reserve(fd, size, fields);
+      writeHeader(fd, request);
       locks.tryShared(fd, fields);
       if (c.linkat!(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, `${SHM_DIR}${path}`, AT_SYMLINK_FOLLOW) !== 0) {
         const errno = koffi.errno();
@@ -61,7 +62,7 @@ export function createObject(h: Holders, request: OpenRequest, path: string, fie
       names.close(fd); // never linked: the object goes with its descriptor
       throw e;
     }
-    if (linked) return mapRegion(fd, size, request, path, true, fields);
+    if (linked) return mapRegion(fd, size, request.mode, request, path, true, fields);
   }
   const opened = names.open(path, O_RDWR | O_CREAT | O_EXCL, mode);
   if ('notFile' in opened) return null; // not returned for O_CREAT: for the type checker
@@ -87,11 +88,17 @@ export function createObject(h: Holders, request: OpenRequest, path: string, fie
       // macOS may refuse fchmod on shm descriptors; the open already applied the mode.
     }
     reserve(fd, size, fields);
+    writeHeader(fd, request);
     locks.tryShared(fd, fields);
   } catch (e) {
     names.unlinkIfLeadsTo(path, fd, fields); // ours: created above and never shown sized
     names.close(fd);
     throw e;
   }
-  return mapRegion(fd, size, request, path, true, fields);
+  return mapRegion(fd, size, request.mode, request, path, true, fields);
+}
+
+/** An event's or change counter's header goes in before anyone can open the object. */
+function writeHeader(fd: number, request: OpenRequest): void {
+  if (request.header) fs.writeSync(fd, request.header, 0, request.header.length, 0);
 }

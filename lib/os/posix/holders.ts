@@ -27,7 +27,7 @@ export interface Holders {
   /** Drops this holder's share; the last holder removes the name. Closes `fd`. */
   letGo(fd: number, path: string, readOnly: boolean, fields: SharedMemoryErrorFields): void;
   /** Maps the object held at `fd`; a failed mapping lets go of what it was given. */
-  mapRegion(fd: number, size: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion;
+  mapRegion(fd: number, size: number, mode: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion;
   closeAnd<T>(fd: number, result: T): T;
 }
 
@@ -98,7 +98,7 @@ export function posixHolders(): Holders {
     return fs.openSync(`/proc/self/fd/${fd}`, (readOnly ? O_RDONLY : O_RDWR) | fs.constants.O_NONBLOCK);
   }
 
-  function mapRegion(fd: number, size: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
+  function mapRegion(fd: number, size: number, mode: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
     let mapping;
     try {
       mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
@@ -114,6 +114,8 @@ export function posixHolders(): Holders {
       size,
       path,
       view: mapping.view,
+      address: mapping.address,
+      mode: mode & 0o777,
       release() {
         if (released) return;
         released = true;

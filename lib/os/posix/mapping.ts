@@ -17,6 +17,7 @@ import {
 
 export interface Mapping {
   view: ArrayBuffer;
+  address: bigint;
   /** munmap: only when no JavaScript buffer can reach the memory any more. */
   unmap(): void;
   /**
@@ -54,6 +55,7 @@ export function mapObject(
   const forget = orphans.record(address, size);
   return {
     view,
+    address: BigInt(koffi.address(address)),
     unmap() {
       if (gone) return;
       gone = true;

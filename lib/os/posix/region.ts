@@ -11,6 +11,7 @@ import { MAX_SIZE, type ParsedName } from '../../validate.js';
 import { createObject } from './create.js';
 import { posixHolders } from './holders.js';
 import { S_ISVTX } from './libc.js';
+import { kindMismatch, kindOf } from './object-kinds.js';
 
 const { O_RDONLY, O_RDWR } = fs.constants;
 const { ENOENT } = os.constants.errno;
@@ -33,6 +34,7 @@ const GONE = Symbol('gone');
 const BUSY = Symbol('busy');
 type BusyReason = { reason: string; code: string; syscall: string };
 const UNSIZED: BusyReason = { code: 'EINVAL', syscall: 'fstat', reason: 'the object has 0 bytes: its creator never sized it' };
+const UNREADY: BusyReason = { code: 'EINVAL', syscall: 'read', reason: 'the object was never given its header' };
 const WRITER: BusyReason = { code: 'ETIMEDOUT', syscall: 'fcntl', reason: 'another process kept the region locked for writing' };
 
 export function posixBackend(): RegionBackend {
@@ -109,6 +111,13 @@ export function posixBackend(): RegionBackend {
         Object.assign(busy, UNSIZED);
         return closeAnd(fd, BUSY);
       }
+      const wanted = request.kind ?? 'region';
+      const kind = kindOf(fd, st.size);
+      if (kind === 'unready' && wanted !== 'region') {
+        Object.assign(busy, UNREADY);
+        return closeAnd(fd, BUSY);
+      }
+      if (kind !== 'unready' && kind !== wanted) throw systemError('EINVAL', 'shm_open', fields, kindMismatch(kind, wanted));
       if (request.size !== undefined && st.size < request.size) {
         throw systemError('EINVAL', 'fstat', fields, `the region exists with ${st.size} bytes, fewer than the ${request.size} asked for`);
       }
@@ -127,7 +136,7 @@ export function posixBackend(): RegionBackend {
       if (createOnly && (e as { code?: string }).code !== 'EEXIST') throw systemError('EEXIST', 'shm_open', fields);
       throw e;
     }
-    return mapRegion(fd, st.size, request, path, false, fields);
+    return mapRegion(fd, st.size, st.mode, request, path, false, fields);
   }
 
   function osPath(name: ParsedName): string {

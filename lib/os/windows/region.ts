@@ -76,10 +76,11 @@ const CODES: Record<number, string> = {
 };
 
 /** Object names live under `\Sessions\N\BaseNamedObjects\`, inside a 32767-unit UNICODE_STRING. */
-const MAX_NAME_UNITS = 32767 - '\\Sessions\\4294967295\\BaseNamedObjects\\'.length;
+export const MAX_NAME_UNITS = 32767 - '\\Sessions\\4294967295\\BaseNamedObjects\\'.length;
 
-export function winError(winErr: number, syscall: string, fields: SharedMemoryErrorFields): SystemError {
-  const detail = winErr === ERROR_INVALID_HANDLE ? 'the name belongs to an object that is not a file mapping' : undefined;
+/** `kind`: what the caller asked for, named in the message when the name belongs to another type of object. */
+export function winError(winErr: number, syscall: string, fields: SharedMemoryErrorFields, kind = 'a file mapping'): SystemError {
+  const detail = winErr === ERROR_INVALID_HANDLE ? `the name belongs to an object that is not ${kind}` : undefined;
   return systemError(CODES[winErr] ?? 'UNKNOWN', syscall, { ...fields, winError: winErr }, detail);
 }
 
@@ -88,9 +89,9 @@ export function splitSize(size: number): { high: number; low: number } {
   return { high: Math.floor(size / 2 ** 32), low: size % 2 ** 32 };
 }
 
-type Functions<T> = { [K in keyof T]: KoffiFunction };
+export type Functions<T> = { [K in keyof T]: KoffiFunction };
 
-function bind<T extends Record<string, string>>(library: string, prototypes: T): Functions<T> {
+export function bind<T extends Record<string, string>>(library: string, prototypes: T): Functions<T> {
   const lib = koffi.load(library);
   return Object.fromEntries(Object.entries(prototypes).map(([n, p]) => [n, lib.func(p)])) as Functions<T>;
 }
@@ -198,6 +199,8 @@ export function windowsBackend(): RegionBackend {
         size,
         path: name,
         view,
+        address: BigInt(koffi.address(address)),
+        mode: 0,
         release() {
           if (released) return;
           released = true;
