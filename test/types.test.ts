@@ -6,21 +6,34 @@ import * as api from '../lib/index.js';
 import {
   DEFAULT_NAME,
   DEFAULT_SIZE,
+  AbortError,
+  NamedEvent,
   SharedMemory,
   detachSharedMem,
   getSharedMem,
   setSharedMem,
   type Access,
+  type ChangeWaitOptions,
+  type ChangeWaitSyncOptions,
+  type EventOptions,
   type OpenExistingOptions,
   type OpenOptions,
   type SystemError,
+  type WaitOptions,
   type WriteOptions,
 } from '../lib/index.js';
 
 describe('public types', () => {
   it('exports exactly the documented values', () => {
     expectTypeOf<keyof typeof api>().toEqualTypeOf<
-      'SharedMemory' | 'DEFAULT_NAME' | 'DEFAULT_SIZE' | 'setSharedMem' | 'getSharedMem' | 'detachSharedMem'
+      | 'SharedMemory'
+      | 'DEFAULT_NAME'
+      | 'DEFAULT_SIZE'
+      | 'setSharedMem'
+      | 'getSharedMem'
+      | 'detachSharedMem'
+      | 'NamedEvent'
+      | 'AbortError'
     >();
     expectTypeOf<typeof DEFAULT_NAME>().toEqualTypeOf<'dllmemfilemap'>();
     expectTypeOf<typeof DEFAULT_SIZE>().toEqualTypeOf<4096>();
@@ -92,6 +105,41 @@ describe('public types', () => {
     void assign;
     // @ts-expect-error: the constructor is private: regions come from open/create/openExisting
     expectTypeOf(SharedMemory).toBeConstructibleWith('x');
+  });
+
+  it('a region: change notification', () => {
+    expectTypeOf<SharedMemory['changeCount']>().toEqualTypeOf<number>();
+    expectTypeOf<SharedMemory['notify']>().toEqualTypeOf<() => number>();
+    expectTypeOf<SharedMemory['waitForChange']>().toEqualTypeOf<(options?: ChangeWaitOptions) => Promise<number>>();
+    expectTypeOf<SharedMemory['waitForChangeSync']>().toEqualTypeOf<(options?: ChangeWaitSyncOptions) => number>();
+    expectTypeOf<ChangeWaitOptions>().toEqualTypeOf<{ since?: number; timeout?: number; signal?: AbortSignal }>();
+    expectTypeOf<ChangeWaitSyncOptions>().toEqualTypeOf<{ since?: number; timeout?: number }>();
+  });
+
+  it('a named event: open, set, wait, dispose', () => {
+    for (const open of [NamedEvent.open, NamedEvent.create]) {
+      expectTypeOf(open).toEqualTypeOf<(name: string, options?: EventOptions) => NamedEvent>();
+    }
+    expectTypeOf(NamedEvent.openExisting).toEqualTypeOf<(name: string) => NamedEvent>();
+    expectTypeOf<EventOptions>().toEqualTypeOf<{
+      manualReset?: boolean;
+      initialState?: boolean;
+      mode?: number;
+      securityDescriptor?: string;
+    }>();
+    expectTypeOf<WaitOptions>().toEqualTypeOf<{ timeout?: number; signal?: AbortSignal }>();
+    expectTypeOf<NamedEvent['wait']>().toEqualTypeOf<(options?: WaitOptions) => Promise<boolean>>();
+    expectTypeOf<NamedEvent['waitSync']>().toEqualTypeOf<(timeout?: number) => boolean>();
+    expectTypeOf<NamedEvent['set']>().toEqualTypeOf<() => void>();
+    expectTypeOf<NamedEvent['reset']>().toEqualTypeOf<() => void>();
+    expectTypeOf<NamedEvent['manualReset']>().toEqualTypeOf<boolean>();
+    expectTypeOf<NamedEvent['created']>().toEqualTypeOf<boolean>();
+    expectTypeOf<NamedEvent>().toExtend<Disposable>();
+    // @ts-expect-error: a name is required: events have no default name
+    expectTypeOf(NamedEvent.open).toBeCallableWith();
+    // @ts-expect-error: no unknown options
+    expectTypeOf(NamedEvent.open).toBeCallableWith('x', { manual: true });
+    expectTypeOf<AbortError>().toExtend<Error>();
   });
 
   it('the sample API', () => {
