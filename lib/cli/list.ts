@@ -4,6 +4,7 @@ import { EXIT_OK, flag, type Command } from './command.js';
 import { isUtf8, safeJson, shown } from './escape.js';
 import { SHM_DIR, hasShmDir, isLeftover, octal, statObject, type ShmObject } from './object.js';
 import { heldKeys, scanMaps } from './proc.js';
+import { kindAt } from './kind.js';
 
 function unsupported(): Error {
   const why =
@@ -26,6 +27,8 @@ interface Row {
   leftover: boolean;
   /** False for a name that is not UTF-8: no region name leads to it. */
   utf8: boolean;
+  /** 'region', or a named event's or a region's change counter's object. */
+  kind: 'region' | 'event' | 'changes';
   pids: number[];
 }
 
@@ -34,7 +37,7 @@ export const list: Command = {
   summary: 'list the POSIX shared memory objects in /dev/shm (Linux)',
   positionals: [],
   options: {
-    json: { type: 'boolean', help: 'print an array of {"name","size","mode","uid","managed","leftover","utf8","pids"}' },
+    json: { type: 'boolean', help: 'print an array of {"name","size","mode","uid","managed","leftover","utf8","kind","pids"}' },
   },
   description: `
 Lists the POSIX shared memory objects in ${SHM_DIR}, whoever made them, sorted by name: the name
@@ -45,8 +48,9 @@ that have it mapped (from /proc/*/maps: all of them for root, only this user's o
 A name with spaces or signs is shown quoted, and one with characters that cannot be printed
 (or bytes that are not UTF-8) in bash's $'...' form, with escapes. A NOTE column appears
 when an object is a leftover (named-shm manages it and its holders are all gone: the next
-open of the name removes it; list leaves it alone) or has a name that is not UTF-8, which no
-region name leads to (remove it with rm(1), as list shows it).
+open of the name removes it; list leaves it alone), has a name that is not UTF-8, which no
+region name leads to (remove it with rm(1), as list shows it), or is not a region: a named
+event, or the change counter that region.notify() keeps beside a region (NAME#changes).
 
 Linux only: macOS keeps POSIX shared memory out of the file system, and on Windows named
 sections are not listed (exit 1 on both).`,
@@ -74,6 +78,7 @@ sections are not listed (exit 1 on both).`,
         managed: o.managed,
         leftover: held !== undefined && isLeftover(o, held),
         utf8,
+        kind: kindAt(Buffer.concat([Buffer.from(`${SHM_DIR}/`), o.name]), o.size),
         pids: (scan.mappers.get(o.key) ?? []).map((m) => m.pid),
       };
     });
@@ -91,6 +96,8 @@ function noteOf(r: Row): string {
   const notes: string[] = [];
   if (!r.utf8) notes.push('name not UTF-8: no region name leads to it');
   if (r.leftover) notes.push('leftover: released, holders gone');
+  if (r.kind === 'event') notes.push('named event');
+  if (r.kind === 'changes') notes.push("a region's change counter");
   return notes.join('; ');
 }
 

@@ -46,14 +46,19 @@ export class FutexWatcher {
   #pollTimer: NodeJS.Timeout | undefined;
   #noWaitv = false;
   #exitHooked = false;
+  /** The words the threads sleep on now, as `address:expected` keys. */
+  #armed = '';
+  /** A thread reported a wake-up and sleeps until it is given a set again. */
+  #reported = false;
+  #scheduled = false;
 
   /** Starts watching; `poll` runs at once and after every change. Returns the way to stop. */
   watch(w: Watch): () => void {
     if (w.poll()) return () => {};
     this.#watches.add(w);
-    this.#publish();
+    this.#schedulePublish();
     return () => {
-      if (this.#watches.delete(w)) this.#publish();
+      if (this.#watches.delete(w)) this.#schedulePublish();
     };
   }
 
@@ -63,7 +68,18 @@ export class FutexWatcher {
 
   #refresh(): void {
     for (const w of this.#watches) if (w.poll()) this.#watches.delete(w);
-    this.#publish();
+    this.#schedulePublish();
+  }
+
+  // After the current job's microtasks: a waiter woken here that at once waits again (a
+  // ping-pong) then changes the set once instead of twice.
+  #schedulePublish(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#publish();
+    });
   }
 
   #publish(): void {
@@ -79,6 +95,10 @@ export class FutexWatcher {
     const distinct = new Map<string, { address: bigint; expected: number }>();
     for (const w of this.#watches) distinct.set(`${w.address}:${w.expected}`, w);
     const pairs = [...distinct.values()];
+    const armed = [...distinct.keys()].join(',');
+    if (armed === this.#armed && !this.#reported) return; // the threads already sleep on exactly these
+    this.#armed = armed;
+    this.#reported = false;
     const needed = Math.ceil(pairs.length / PER_THREAD);
     while (this.#threads.length < needed) this.#threads.push(this.#startThread());
     const wake = futex();
@@ -91,9 +111,6 @@ export class FutexWatcher {
       Atomics.store(t.control, CONTROL.COUNT, chunk.length);
       Atomics.add(t.control, CONTROL.GEN, 1);
       wake.wake(t.controlAddress, 1);
-      // A pending wait keeps the process alive, as a pending timer or socket does.
-      if (chunk.length > 0) t.worker.ref();
-      else t.worker.unref();
     });
   }
 
@@ -127,10 +144,14 @@ export class FutexWatcher {
       stdout: false,
       stderr: false,
     });
+    // Never keeps the process alive: pending waits do that (sync/pending-waits.ts).
     worker.unref();
     worker.on('message', (m) => {
       if (m === 'ENOSYS') this.#fallBackToPolling();
-      else this.#refresh();
+      else {
+        this.#reported = true;
+        this.#refresh();
+      }
     });
     // A watcher thread that fails (no koffi in that thread, say) must not strand the waits.
     worker.on('error', () => this.#fallBackToPolling());
