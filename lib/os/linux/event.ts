@@ -51,7 +51,9 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     manualReset,
     path: native.path,
     set() {
-      Atomics.store(words, STATE, 1);
+      // An exchange, not a store: a read-modify-write is a full barrier on every CPU, so the read
+      // of `waiters` below cannot be done before the state is visible (Dekker's pattern).
+      Atomics.exchange(words, STATE, 1);
       if (Atomics.load(words, WAITERS) !== 0) fx.wake(stateAddress, WAKE_ALL);
     },
     reset() {
