@@ -144,8 +144,6 @@ export class FutexWatcher {
       stdout: false,
       stderr: false,
     });
-    // Never keeps the process alive: pending waits do that (sync/pending-waits.ts).
-    worker.unref();
     worker.on('message', (m) => {
       if (m === 'ENOSYS') this.#fallBackToPolling();
       else {
@@ -155,6 +153,10 @@ export class FutexWatcher {
     });
     // A watcher thread that fails (no koffi in that thread, say) must not strand the waits.
     worker.on('error', () => this.#fallBackToPolling());
+    // Never keeps the process alive: pending waits do that (sync/pending-waits.ts). After the
+    // listeners: on Node 20 a 'message' listener added to an unreferenced worker references it
+    // again, and the process would then never end on its own.
+    worker.unref();
     if (!this.#exitHooked) {
       this.#exitHooked = true;
       // Without this, the end of this thread would wait for the watcher's current slice.
