@@ -53,8 +53,10 @@ export class RegionChanges {
       const o = checkOptionsObject(options, 'options', ASYNC_OPTIONS);
       timeoutMs = checkTimeout(o.timeout);
       signal = checkSignal(o.signal);
+      // Checked before the counter is opened: a refused call creates nothing.
+      const given = o.since === undefined ? undefined : checkCount(o.since);
       counter = this.#open();
-      since = o.since === undefined ? counter.count() : checkCount(o.since);
+      since = given ?? counter.count();
     } catch (e) {
       return Promise.reject(e);
     }
@@ -71,8 +73,9 @@ export class RegionChanges {
   waitSync(options: unknown): number {
     const o = checkOptionsObject(options, 'options', SYNC_OPTIONS);
     const timeoutMs = checkTimeout(o.timeout);
+    const given = o.since === undefined ? undefined : checkCount(o.since);
     const counter = this.#open();
-    const since = o.since === undefined ? counter.count() : checkCount(o.since);
+    const since = given ?? counter.count();
     return counter.waitSync(since, timeoutMs);
   }
 
