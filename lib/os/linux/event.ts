@@ -1,13 +1,21 @@
-// A named event on Linux, which has none: a 32-byte shm object (object-kinds.ts) whose state word
-// is a futex. Layout (little-endian u32 words after the 8-byte magic):
+// A named event on Linux, which has none: a 32-byte shm object (object-kinds.ts) with futex words.
+// Layout (native-endian u32 words after the 8-byte magic):
 //   [2] version 1, [3] flags (bit 0: manual reset), [4] state (0 not signalled, else signalled),
-//   [5] waiters: threads that are sleeping on the state, or about to.
-// set(): state = 1, then, if waiters > 0, FUTEX_WAKE all. Every woken waiter tries to take the
-// state (an auto-reset event: compare-and-swap 1 -> 0; a manual-reset event: just reads it), and a
-// loser sleeps again. A waiter counts itself in waiters before it looks at the state, and a
-// setter stores the state before it looks at waiters: so either the waiter sees the state, or the
-// setter sees the waiter and wakes it. A waiter that dies leaves waiters too high: that costs
-// setters a system call each, never a lost wake-up.
+//   [5] waiters: threads that are sleeping, or about to, [6] sets: a manual-reset event's count
+//   of set() calls (wraps).
+// set(): state = 1, and for a manual-reset event sets += 1; then, if waiters > 0, FUTEX_WAKE all
+// (on [4] for auto-reset, on [6] for manual-reset). An auto-reset waiter takes the state with a
+// compare-and-swap (1 -> 0) and sleeps on [4]; a loser sleeps again. A manual-reset waiter notes
+// `sets` when it starts and is released by a signalled state or by any later set(), so a set()
+// followed at once by reset() still releases everyone who was waiting, as Win32 does. A waiter
+// counts itself in waiters before it looks, and a setter changes the words before it looks at
+// waiters: so either the waiter sees the change, or the setter sees the waiter and wakes it. A
+// waiter that dies leaves waiters too high: that costs setters a system call each, never a
+// wake-up.
+// Within this thread, waits already pending are served before anything else can look at the
+// event (a new wait, waitSync, reset, and right after set()), so the signal of a set() goes to a
+// waiter that was already waiting, as Win32 hands it over inside SetEvent. Between processes an
+// auto-reset event is taken by whichever waiter looks first (see the README).
 import type { CancelWait, EventRequest, NativeEvent } from '../../sync/backend.js';
 import type { RegionBackend } from '../../region/backend.js';
 import { SYNC_OBJECT_BYTES, syncHeader } from '../posix/object-kinds.js';
@@ -17,6 +25,7 @@ import { futexWatcher } from './futex-watcher.js';
 const FLAGS = 3;
 const STATE = 4;
 const WAITERS = 5;
+const SETS = 6;
 const MANUAL_RESET = 1;
 
 export function openLinuxEvent(regions: RegionBackend, request: EventRequest): NativeEvent {
@@ -34,15 +43,29 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
   const words = new Uint32Array(native.view, 0, SYNC_OBJECT_BYTES / 4);
   const manualReset = (words[FLAGS]! & MANUAL_RESET) !== 0;
   const stateAddress = native.address + BigInt(STATE * 4);
+  const setsAddress = native.address + BigInt(SETS * 4);
+  /** The word a waiter sleeps on, and the value it sleeps while it holds. */
+  const sleepWord = manualReset ? SETS : STATE;
+  const sleepAddress = manualReset ? setsAddress : stateAddress;
   const fx = futex();
+  /** This thread's pending asynchronous waits on this event, oldest first. */
+  const pending: (() => boolean)[] = [];
 
-  /** Takes the signal if there is one (an auto-reset event's only once). */
-  function take(): boolean {
-    if (manualReset) return Atomics.load(words, STATE) !== 0;
+  /** Takes the signal if there is one: an auto-reset event's only once. */
+  function take(setsAtStart: number): boolean {
+    if (manualReset) return Atomics.load(words, STATE) !== 0 || Atomics.load(words, SETS) !== setsAtStart;
     for (;;) {
       const s = Atomics.load(words, STATE);
       if (s === 0) return false;
       if (Atomics.compareExchange(words, STATE, s, 0) === s) return true;
+    }
+  }
+
+  /** Gives this thread's pending waits, oldest first, what is there for them now. */
+  function serve(): void {
+    for (let i = 0; i < pending.length; ) {
+      if (pending[i]!()) continue; // it removed itself
+      i++;
     }
   }
 
@@ -51,54 +74,74 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     manualReset,
     path: native.path,
     set() {
-      // An exchange, not a store: a read-modify-write is a full barrier on every CPU, so the read
-      // of `waiters` below cannot be done before the state is visible (Dekker's pattern).
+      // Read-modify-writes, not stores: a full barrier on every CPU, so the read of `waiters`
+      // below cannot happen before the change is visible (Dekker's pattern).
       Atomics.exchange(words, STATE, 1);
-      if (Atomics.load(words, WAITERS) !== 0) fx.wake(stateAddress, WAKE_ALL);
+      if (manualReset) Atomics.add(words, SETS, 1);
+      if (Atomics.load(words, WAITERS) !== 0) {
+        fx.wake(sleepAddress, WAKE_ALL);
+        // Also those that sleep on the state of a manual-reset event (a program that predates [6]).
+        if (manualReset) fx.wake(stateAddress, WAKE_ALL);
+      }
+      serve();
     },
     reset() {
+      serve();
       Atomics.store(words, STATE, 0);
     },
     waitSync(timeoutMs) {
-      if (take()) return true;
+      serve();
+      const sets = Atomics.load(words, SETS);
+      if (take(sets)) return true;
       const deadline = performance.now() + timeoutMs;
       Atomics.add(words, WAITERS, 1);
       try {
         for (;;) {
-          if (take()) return true;
+          const expected = Atomics.load(words, sleepWord);
+          if (take(sets)) return true;
           const left = deadline - performance.now();
           if (left <= 0) return false;
-          fx.wait(stateAddress, 0, left);
+          fx.wait(sleepAddress, expected, left);
         }
       } finally {
         Atomics.sub(words, WAITERS, 1);
       }
     },
     waitAsync(done): CancelWait {
-      if (take()) {
+      serve();
+      const sets = Atomics.load(words, SETS);
+      if (pending.length === 0 && take(sets)) {
         done();
         return () => {};
       }
       Atomics.add(words, WAITERS, 1);
-      let counted = true;
-      const uncount = () => {
-        if (counted) Atomics.sub(words, WAITERS, 1);
-        counted = false;
+      let live = true;
+      let stop: (() => void) | undefined;
+      const leave = () => {
+        if (!live) return;
+        live = false;
+        Atomics.sub(words, WAITERS, 1);
+        const i = pending.indexOf(poll);
+        if (i >= 0) pending.splice(i, 1);
+        stop?.(); // served here rather than by the watcher: it must not watch for it any more
       };
-      const stop = futexWatcher().watch({
-        address: stateAddress,
-        expected: 0,
-        poll() {
-          if (!take()) return false;
-          uncount();
-          done();
-          return true;
+      const poll = (): boolean => {
+        // Those that waited longer in this thread go first.
+        if (!live || pending[0] !== poll || !take(sets)) return false;
+        leave();
+        done();
+        return true;
+      };
+      pending.push(poll);
+      stop = futexWatcher().watch({
+        address: sleepAddress,
+        expected: manualReset ? sets : 0,
+        poll: () => {
+          serve();
+          return !live;
         },
       });
-      return () => {
-        stop();
-        uncount();
-      };
+      return leave;
     },
     close() {
       native.release();
