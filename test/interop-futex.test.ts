@@ -74,6 +74,20 @@ describe.runIf(hasCc)('a C program and named-shm share events and change counter
     expect(wordOf(shmPath(name), WAITERS_WORD)).toBe(0);
   });
 
+  it('a Node set() followed at once by reset() releases a C program waiting on a manual-reset event', async () => {
+    const name = uniqueName('cev');
+    const event = newEvent(name, { manualReset: true });
+    const c = runTool('wait', name, '-1');
+    expect(await c.next()).toBe('waiting');
+    await untilInFutexWait(c.child.pid!);
+    event.set();
+    event.reset();
+    expect(await c.next()).toBe('signalled');
+    expect(await c.exit).toBe(0);
+    expect(wordOf(shmPath(name), STATE_WORD)).toBe(0);
+    expect(wordOf(shmPath(name), WAITERS_WORD)).toBe(0);
+  });
+
   it("a C notify on the region's #changes object wakes a Node waitForChange()", async () => {
     const name = uniqueName('cchg');
     const region = openTracked(name);

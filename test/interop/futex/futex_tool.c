@@ -2,8 +2,11 @@
  * named-shm's Linux events and change counters from plain C, using only the layout the README
  * documents ("Events and change counters for C and Python"): a 32-byte shm object of
  * native-endian u32 words, magic "nshmevt\0" (event) or "nshmchg\0" (change counter) in bytes
- * 0..7, [2] version 1, [3] flags (bit 0: manual reset), [4] the futex word (an event's state, a
- * counter's count), [5] waiters. Futexes without FUTEX_PRIVATE_FLAG, so they cross processes.
+ * 0..7, [2] version 1, [3] flags (bit 0: manual reset), [4] an event's state (0 not signalled) or
+ * a counter's count, [5] waiters, [6] a manual-reset event's count of sets. Futexes without
+ * FUTEX_PRIVATE_FLAG, so they cross processes. An auto-reset waiter takes the state (1 -> 0) and
+ * sleeps on [4]; a manual-reset waiter is released by a set state or by any set after its start,
+ * and sleeps on [6]; a counter's waiter sleeps on [4] while it holds SINCE.
  *   futex_tool set NAME                      sets event NAME; prints "set"
  *   futex_tool wait NAME TIMEOUT_MS          prints "waiting" once counted in waiters, then
  *                                            "signalled" (exit 0) or "timeout" (exit 1)
@@ -33,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAGIC_WORDS = 2, VERSION = 2, FLAGS = 3, WORD = 4, WAITERS = 5, OBJECT_BYTES = 32 };
+enum { VERSION = 2, FLAGS = 3, WORD = 4, WAITERS = 5, SETS = 6, OBJECT_BYTES = 32 };
 #define MANUAL_RESET 1u
 
 static void say(const char *fmt, unsigned value)
@@ -107,12 +110,14 @@ static struct timespec *deadline_in(const char *ms_text, struct timespec *deadli
     return deadline;
 }
 
-/* An auto-reset event's signal is taken (state s != 0 -> 0); a manual-reset one is only looked at. */
-static int take(_Atomic uint32_t *w, int manual)
+/* An auto-reset event's signal is taken (state s != 0 -> 0); a manual-reset event releases its
+ * waiter while signalled, or once any set() came after `sets` (the count when the wait began). */
+static int take(_Atomic uint32_t *w, int manual, uint32_t sets)
 {
+    if (manual) return atomic_load(&w[WORD]) != 0 || atomic_load(&w[SETS]) != sets;
     uint32_t s = atomic_load(&w[WORD]);
     while (s != 0) {
-        if (manual || atomic_compare_exchange_strong(&w[WORD], &s, 0)) return 1;
+        if (atomic_compare_exchange_strong(&w[WORD], &s, 0)) return 1;
     }
     return 0;
 }
@@ -127,8 +132,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "set") == 0 && argc == 3) {
         _Atomic uint32_t *w = open_object(name, "", "nshmevt", &code);
         if (!w) return code;
-        atomic_store(&w[WORD], 1);
-        if (atomic_load(&w[WAITERS]) != 0) futex(&w[WORD], FUTEX_WAKE, INT_MAX, NULL);
+        int manual = (atomic_load(&w[FLAGS]) & MANUAL_RESET) != 0;
+        atomic_exchange(&w[WORD], 1); /* a read-modify-write: a full barrier before waiters is read */
+        if (manual) atomic_fetch_add(&w[SETS], 1);
+        if (atomic_load(&w[WAITERS]) != 0) futex(&w[manual ? SETS : WORD], FUTEX_WAKE, INT_MAX, NULL);
         say("set", 0);
         return 0;
     }
@@ -138,10 +145,15 @@ int main(int argc, char **argv)
         int manual = (atomic_load(&w[FLAGS]) & MANUAL_RESET) != 0;
         struct timespec *deadline = deadline_in(argv[3], &at);
         atomic_fetch_add(&w[WAITERS], 1);
+        uint32_t sets = atomic_load(&w[SETS]);
         say("waiting", 0);
         int got;
-        while (!(got = take(w, manual)) && sleep_on(&w[WORD], 0, deadline) == 0) {}
-        if (!got) got = take(w, manual); /* set just at the deadline: still ours */
+        for (;;) {
+            uint32_t expected = atomic_load(&w[manual ? SETS : WORD]);
+            if ((got = take(w, manual, sets))) break;
+            if (manual ? sleep_on(&w[SETS], expected, deadline) != 0 : sleep_on(&w[WORD], 0, deadline) != 0) break;
+        }
+        if (!got) got = take(w, manual, sets); /* set just at the deadline: still ours */
         atomic_fetch_sub(&w[WAITERS], 1);
         say(got ? "signalled" : "timeout", 0);
         return got ? 0 : 1;
