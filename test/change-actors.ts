@@ -70,6 +70,11 @@ export function startActor(...args: string[]): Actor {
   return startProgram(process.execPath, [CHANGE_ACTOR, ...args], (line) => JSON.parse(line));
 }
 
+/** The actor fixture under Node options of its own (`--expose-gc`). */
+export function startActorWith(nodeOptions: string[], ...args: string[]): Actor {
+  return startProgram(process.execPath, [...nodeOptions, CHANGE_ACTOR, ...args], (line) => JSON.parse(line));
+}
+
 /** The change counter's object beside region `name` in /dev/shm. */
 export function changesPath(name: string): string {
   return `/dev/shm/${name}#changes`;

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
-import { CHANGE_ACTOR, COUNT_WORD, WAITERS_WORD, changesPath, setWord, startActor, wordOf } from './change-actors.js';
+import { CHANGE_ACTOR, COUNT_WORD, WAITERS_WORD, changesPath, setWord, startActor, startActorWith, wordOf } from './change-actors.js';
 import { errorOf, exists, isLinux, openTracked, shmPath, track, uniqueName } from './helpers.js';
 
 /** Runs the actor's `notify` in another process and returns the counts it saw. */
@@ -153,6 +153,30 @@ describe.runIf(isLinux)('region change notification (Linux)', () => {
     again.close();
     expect(exists(changesPath(name))).toBe(false);
     expect(exists(shmPath(name))).toBe(false);
+  });
+
+  it('a region dropped without close() keeps its #changes object while a wait is pending, and lets it go once garbage', async () => {
+    const name = uniqueName('chg');
+    const dropper = startActorWith(['--expose-gc'], 'drop', name);
+    expect(await dropper.next()).toEqual({ waiting: true });
+    expect(exists(changesPath(name))).toBe(true);
+    expect(await notifyElsewhere(name)).toEqual([2]);
+    expect(await dropper.next()).toEqual({ changed: 2 });
+    expect(await dropper.next()).toEqual({ gone: true });
+    expect(exists(shmPath(name))).toBe(false);
+    expect(exists(changesPath(name))).toBe(false);
+    dropper.child.stdin!.end();
+    expect(await dropper.exit).toBe(0);
+  });
+
+  it('a worker thread that ends without close() lets go of the #changes object with its region', async () => {
+    const name = uniqueName('chg');
+    const worker = new Worker(CHANGE_ACTOR, { workerData: { action: 'notify-and-end', name } });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    expect(await new Promise((resolve) => worker.once('message', resolve))).toEqual({ counts: [1] });
+    expect(await exited).toBe(0);
+    expect(exists(shmPath(name))).toBe(false);
+    expect(exists(changesPath(name))).toBe(false);
   });
 
   it('close() rejects a pending waitForChange() with ERR_SHM_CLOSED, and later calls say the same', async () => {

@@ -1,6 +1,8 @@
 // A region's change counter: `notify()` and `waitForChange()`. The counter lives in a companion
 // object beside the region (the region's own bytes stay exactly the sample's), opened on first
-// use and closed with the region.
+// use and closed with the region: by close(), once a region dropped without close() is garbage
+// (a pending wait keeps its region reachable), or at the end of a worker thread.
+import { isMainThread } from 'node:worker_threads';
 import { checkOptionsObject, type ParsedName } from '../validate.js';
 import type { NativeChangeCounter } from '../sync/backend.js';
 import { syncBackend } from '../sync/os-sync.js';
@@ -21,6 +23,26 @@ export type ChangeWaitSyncOptions = Omit<ChangeWaitOptions, 'signal'>;
 const ASYNC_OPTIONS = ['since', 'timeout', 'signal'];
 const SYNC_OPTIONS = ['since', 'timeout'];
 
+/** The counters this thread has open. */
+const opened = new Set<RegionChanges>();
+
+/** Lets go of the counter of a region that was dropped without close(). */
+const dropped = new FinalizationRegistry<RegionChanges>((changes) => changes.letGo());
+
+// A worker that ends runs no finalizer: without this its counters would stay held (their names in
+// /dev/shm) after its regions were let go (region/letting-go.ts). The main thread's end releases all.
+if (!isMainThread) {
+  process.once('exit', () => {
+    for (const changes of [...opened]) changes.letGo();
+  });
+}
+
+/** Lets go of `owner`'s counter once `owner` (a region) is garbage, unless `forget` is called first. */
+export function letGoWhenDropped(owner: object, changes: RegionChanges): { forget(): void } {
+  dropped.register(owner, changes, changes);
+  return { forget: () => dropped.unregister(changes) };
+}
+
 export class RegionChanges {
   readonly #name: ParsedName;
   readonly #mode: number;
@@ -33,7 +55,11 @@ export class RegionChanges {
   }
 
   #open(): NativeChangeCounter {
-    return (this.#counter ??= syncBackend().openChangeCounter({ name: this.#name, mode: this.#mode }));
+    if (!this.#counter) {
+      this.#counter = syncBackend().openChangeCounter({ name: this.#name, mode: this.#mode });
+      opened.add(this);
+    }
+    return this.#counter;
   }
 
   count(): number {
@@ -44,7 +70,8 @@ export class RegionChanges {
     return this.#open().notify();
   }
 
-  wait(options: unknown): Promise<number> {
+  /** `keep` (the region) stays reachable while the wait is pending, so it is not dropped under it. */
+  wait(options: unknown, keep: object): Promise<number> {
     let counter: NativeChangeCounter;
     let since: number;
     let timeoutMs: number;
@@ -60,10 +87,12 @@ export class RegionChanges {
     } catch (e) {
       return Promise.reject(e);
     }
-    // A region dropped without close() leaves its counter open (nothing collects it), so a wait
-    // in progress never sees its memory go.
     return this.#waits.start<number>({
-      begin: (done) => counter.waitAsync(since, done),
+      begin: (done) =>
+        counter.waitAsync(since, (count) => {
+          void keep;
+          done(count);
+        }),
       timeoutMs,
       atTimeout: () => counter.count(),
       signal,
@@ -81,7 +110,14 @@ export class RegionChanges {
 
   close(reason: () => Error): void {
     this.#waits.rejectAll(reason);
-    this.#counter?.close();
+    this.letGo();
+  }
+
+  /** Closes the counter; nothing may be waiting on it. */
+  letGo(): void {
+    opened.delete(this);
+    const counter = this.#counter;
     this.#counter = undefined;
+    counter?.close();
   }
 }

@@ -7,7 +7,7 @@ import { capacityOf, readUnits, writeUnits } from '../string-codec.js';
 import { checkBoolean, checkLimit, checkOffset, checkOptionsObject, parseName } from '../validate.js';
 import { buildRequest, DEFAULT_NAME } from './open-request.js';
 import { holdRegion, isDetached, letGo, type Held } from './letting-go.js';
-import { RegionChanges, type ChangeWaitOptions, type ChangeWaitSyncOptions } from './changes.js';
+import { RegionChanges, letGoWhenDropped, type ChangeWaitOptions, type ChangeWaitSyncOptions } from './changes.js';
 
 export { DEFAULT_NAME, DEFAULT_SIZE } from './open-request.js';
 export type { ChangeWaitOptions, ChangeWaitSyncOptions } from './changes.js';
@@ -58,6 +58,7 @@ export class SharedMemory implements Disposable {
   #units: Uint16Array;
   #bytes: Uint8Array | undefined;
   readonly #changes: RegionChanges;
+  readonly #changesDropped: { forget(): void };
 
   private constructor(name: string, access: Access, native: NativeRegion) {
     this.name = name;
@@ -68,6 +69,7 @@ export class SharedMemory implements Disposable {
     this.#units = new Uint16Array(native.view, 0, capacityOf(native.size));
     this.#held = holdRegion(this, native);
     this.#changes = new RegionChanges(parseName(name), native.mode);
+    this.#changesDropped = letGoWhenDropped(this, this.#changes);
   }
 
   static #attach(name: unknown, options: unknown, intent: OpenIntent): SharedMemory {
@@ -230,7 +232,7 @@ export class SharedMemory implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#changes.wait(options);
+    return this.#changes.wait(options, this);
   }
 
   /** `waitForChange()` that blocks this thread: for workers and scripts. */
@@ -243,6 +245,7 @@ export class SharedMemory implements Disposable {
   close(): void {
     if (!this.#held.native) return;
     this.#bytes = undefined;
+    this.#changesDropped.forget();
     this.#changes.close(() => closedError(this.name));
     letGo(this.#held, 'close');
   }
