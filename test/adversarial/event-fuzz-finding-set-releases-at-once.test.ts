@@ -1,0 +1,82 @@
+// Finding of the event fuzz (event-fuzz.test.ts; shrunk counterexample, seed 931319371):
+//   p0: NamedEvent.open(e0); p0: e0.wait() left pending (w1); p0: e0.set(); p0: e0.wait() (w3)
+//   -> w3 resolved true at once, and w1 stays pending: the signal set() gave w1 went to w3.
+// Win32 (and this package on Windows, where the event is the native one) releases a waiter
+// *inside* SetEvent: an auto-reset event with a waiter is never left signalled, so a reset(), a
+// poll or a new wait after set() returned cannot take the signal back; a manual-reset event's
+// set() releases every waiter then, even if reset() follows at once. On Linux set() only stores
+// the state and wakes the watcher threads (lib/os/linux/event.ts); the waiter takes the signal
+// when its own JavaScript thread next runs, so whoever looks first wins: a wait() begun after
+// set() (here, in the same process), waitSync(0) anywhere, or reset() (the waiter then sleeps on).
+// Each case below is the race made certain: the second step runs in the same synchronous turn as
+// set(), before any watcher's message can be handled. Expected (Win32): the pending wait resolves
+// true; the later look finds the event not signalled.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NamedEvent } from '../../lib/index.js';
+import { isLinux, uniqueName } from '../helpers.js';
+import { World } from './event-fuzz-world.js';
+
+const eventually = async (get: () => Promise<unknown>, want: unknown, ms = 2000): Promise<unknown> => {
+  const deadline = Date.now() + ms;
+  let got = await get();
+  while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    got = await get();
+  }
+  return got;
+};
+
+describe.runIf(isLinux)('set() releases a pending waiter at once, as Win32 does', () => {
+  it('one process: a wait() begun right after set() does not take the pending wait\'s signal', async () => {
+    const ev = NamedEvent.open(uniqueName('evf-steal'));
+    try {
+      let first: unknown = 'pending';
+      void ev.wait().then((v) => (first = v));
+      await new Promise((r) => setImmediate(r)); // the first wait is pending in the watcher
+      ev.set();
+      const second = ev.wait({ timeout: 300 });
+      expect({ second: await second, first }).toEqual({ second: false, first: true });
+    } finally {
+      ev.close();
+    }
+  });
+
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await World.start(1);
+  }, 60_000);
+  afterAll(async () => {
+    if (world) expect(await world.shutdown()).toEqual([]);
+  });
+
+  /** Another process waits on the event; this one sets it and, in the same turn, does `then`. */
+  async function across(manualReset: boolean, then: (ev: NamedEvent) => unknown): Promise<unknown> {
+    const w = world!;
+    const name = uniqueName('evf-across');
+    const ev = NamedEvent.open(name, { manualReset });
+    try {
+      expect(await w.send(0, { op: 'evOpen', intent: 'openExisting', hid: name, name })).toMatchObject({ ok: true });
+      expect(await w.send(0, { op: 'startWait', hid: name, wid: name })).toEqual({ ok: true });
+      await new Promise((r) => setTimeout(r, 50)); // its watcher thread sleeps on the word
+      ev.set();
+      const after = then(ev);
+      const outcome = await eventually(async () => ((await w.send(0, { op: 'outcomes', wids: [name] })) as { outcomes: Record<string, unknown> }).outcomes[name], true);
+      return { after, waiterInTheOtherProcess: outcome };
+    } finally {
+      await w.send(0, { op: 'closeAll' });
+      ev.close();
+    }
+  }
+
+  it('auto-reset, across processes: waitSync(0) right after set() finds it not signalled; the waiter is released', async () => {
+    expect(await across(false, (ev) => ev.waitSync(0))).toEqual({ after: false, waiterInTheOtherProcess: true });
+  });
+
+  it('auto-reset, across processes: reset() right after set() does not take the release back', async () => {
+    expect(await across(false, (ev) => ev.reset())).toEqual({ after: undefined, waiterInTheOtherProcess: true });
+  });
+
+  it('manual-reset, across processes: reset() right after set() does not take the release back', async () => {
+    expect(await across(true, (ev) => ev.reset())).toEqual({ after: undefined, waiterInTheOtherProcess: true });
+  });
+});
