@@ -11,7 +11,12 @@ import { codeForErrno, systemError } from '../../errors.js';
 const FUTEX_RESULT = 'long';
 const FUTEX_PARAMETERS = ['long', 'uintptr_t', 'int', 'uint32_t', 'void *', 'void *', 'uint32_t'];
 
-/** <asm/unistd_64.h> (x86-64) and <asm-generic/unistd.h> (arm64, riscv64). */
+/**
+ * The architectures this backend knows: 64-bit little-endian, where a timespec is two int64 and
+ * the layout's words are little-endian. Elsewhere events and change counters are not offered.
+ */
+export const FUTEX_ARCHES: readonly string[] = ['x64', 'arm64', 'riscv64', 'loong64'];
+/** <asm/unistd_64.h> (x86-64) and <asm-generic/unistd.h> (arm64, riscv64, loongarch64). */
 export const SYS_futex = process.arch === 'x64' ? 202 : 98;
 /** Linux 5.16: wait on up to FUTEX_WAITV_MAX futexes at once. The same number on every arch. */
 export const SYS_futex_waitv = 449;
@@ -25,11 +30,22 @@ export const CLOCK_MONOTONIC = 1; // <time.h>
 export const WAKE_ALL = 0x7fffffff;
 
 const { EINTR, EAGAIN, ETIMEDOUT } = os.constants.errno;
+/**
+ * The longest one wait sleeps in the kernel. A thread inside a system call cannot be stopped: a
+ * worker in waitSync(Infinity) made worker.terminate(), and process.exit() (which terminates
+ * every worker), wait until someone set the event. Callers loop until their own deadline, and V8
+ * ends a terminated worker in that loop, between two sleeps. (Also keeps a timeout of 1e300 ms,
+ * a valid argument, inside a timespec.)
+ */
+const MAX_SLEEP_MS = 500;
 
 export type FutexWaitResult = 'woken' | 'changed' | 'timeout';
 
 export interface Futex {
-  /** Sleeps while the word at `address` holds `expected`, for at most `timeoutMs` (Infinity: no limit). */
+  /**
+   * Sleeps while the word at `address` holds `expected`, for at most `timeoutMs` and at most
+   * MAX_SLEEP_MS: 'timeout' may come before `timeoutMs`, so callers loop until their deadline.
+   */
   wait(address: bigint, expected: number, timeoutMs: number): FutexWaitResult;
   /** Wakes up to `count` sleepers on the word at `address`. */
   wake(address: bigint, count: number): void;
@@ -51,14 +67,10 @@ export function futex(): Futex {
   const timespec = Buffer.alloc(16); // struct timespec { int64 tv_sec; int64 tv_nsec; } on 64-bit Linux
   bound = {
     wait(address, expected, timeoutMs) {
-      let ts: Buffer | null = null;
-      if (timeoutMs !== Infinity) {
-        const ms = Math.max(0, timeoutMs);
-        timespec.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
-        timespec.writeBigInt64LE(BigInt(Math.floor((ms % 1000) * 1e6)), 8);
-        ts = timespec;
-      }
-      const r = call(SYS_futex, address, FUTEX_WAIT, expected >>> 0, ts, null, 0) as number;
+      const ms = Math.min(Math.max(0, timeoutMs), MAX_SLEEP_MS);
+      timespec.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+      timespec.writeBigInt64LE(BigInt(Math.floor((ms % 1000) * 1e6)), 8);
+      const r = call(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timespec, null, 0) as number;
       if (r === 0) return 'woken';
       const errno = koffi.errno();
       if (errno === EAGAIN) return 'changed';

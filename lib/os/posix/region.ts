@@ -112,12 +112,17 @@ export function posixBackend(): RegionBackend {
         return closeAnd(fd, BUSY);
       }
       const wanted = request.kind ?? 'region';
-      const kind = kindOf(fd, st.size);
-      if (kind === 'unready' && wanted !== 'region') {
-        Object.assign(busy, UNREADY);
-        return closeAnd(fd, BUSY);
+      let kind = kindOf(fd, st.size);
+      if (kind === 'unready') {
+        // 32 bytes of zeros: a foreign creator between its open and its write only for a moment;
+        // after that, a region like any other.
+        if (wanted !== 'region' && Date.now() - st.mtimeMs < UNSIZED_GRACE_MS) {
+          Object.assign(busy, UNREADY);
+          return closeAnd(fd, BUSY);
+        }
+        kind = 'region';
       }
-      if (kind !== 'unready' && kind !== wanted) throw systemError('EINVAL', 'shm_open', fields, kindMismatch(kind, wanted));
+      if (kind !== wanted) throw systemError('EINVAL', 'shm_open', fields, kindMismatch(kind, wanted));
       if (request.size !== undefined && st.size < request.size) {
         throw systemError('EINVAL', 'fstat', fields, `the region exists with ${st.size} bytes, fewer than the ${request.size} asked for`);
       }
