@@ -27,7 +27,9 @@ afterEach(() => {
 
 /** Starts `command args`; its stdout lines are handed out in order by `next()`. */
 export function startProgram(command: string, args: string[], parse: (line: string) => unknown = (l) => l): Actor {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Kernel sleeps of 2 minutes, not 500 ms: a lost cross-process wake-up must show as a hang.
+  const env = { ...process.env, NAMED_SHM_SLEEP_SLICE_MS: '120000' };
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
   started.push(child);
   const lines: unknown[] = [];
   const waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];

@@ -12,6 +12,7 @@ import {
   FUTEX2_SIZE_U32,
   FUTEX_WAIT,
   FUTEX_WAITV_MAX,
+  MAX_SLEEP_MS,
   SYS_futex,
   SYS_futex_waitv,
   addressOf,
@@ -28,7 +29,7 @@ export interface Watch {
 
 const PER_THREAD = FUTEX_WAITV_MAX - 1; // one entry is the control word
 /** How long a watcher thread sleeps at most before it looks whether it must quit. */
-const SLICE_MS = 500;
+const SLICE_MS = MAX_SLEEP_MS;
 /** Without futex_waitv (Linux < 5.16), how often pending waits look at their words. */
 const POLL_MS = 4;
 

@@ -37,7 +37,7 @@ const { EINTR, EAGAIN, ETIMEDOUT } = os.constants.errno;
  * ends a terminated worker in that loop, between two sleeps. (Also keeps a timeout of 1e300 ms,
  * a valid argument, inside a timespec.)
  */
-const MAX_SLEEP_MS = 500;
+export const MAX_SLEEP_MS = 500;
 
 export type FutexWaitResult = 'woken' | 'changed' | 'timeout';
 
