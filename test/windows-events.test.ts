@@ -1,5 +1,7 @@
 // NamedEvent on Windows is the native Win32 event object: its kinds and states, its names and
 // errors, and waits that leave the event loop free, across real processes.
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import koffi from 'koffi';
 import { describe, expect, it } from 'vitest';
 import { NamedEvent, SharedMemory } from '../lib/index.js';
@@ -237,6 +239,71 @@ describe.runIf(isWindows)('Windows named events across processes', () => {
     await sleep(200);
     event.set();
     expect(await other.next()).toEqual({ signalled: true });
+  });
+});
+
+describe.runIf(isWindows)('Windows named events in worker threads', () => {
+  const WAITER = new URL('./fixtures/windows-worker-waiter.mjs', import.meta.url);
+
+  async function startWaiter(workerData: { name: string; manual?: boolean; sync?: boolean }) {
+    const worker = new Worker(WAITER, { workerData });
+    const messages: unknown[] = [];
+    const arrived: Array<() => void> = [];
+    worker.on('message', (m) => {
+      messages.push(m);
+      arrived.shift()?.();
+    });
+    const next = async () => {
+      if (!messages.length) await new Promise<void>((resolve) => arrived.push(resolve));
+      return messages.shift();
+    };
+    expect(await next()).toBe('ready');
+    return { worker, next };
+  }
+
+  it('a manual-reset set() in the main thread releases wait() and waitSync() in two workers', async () => {
+    const name = uniqueName();
+    const event = openEvent(name, { manualReset: true });
+    const waiters = [await startWaiter({ name, manual: true }), await startWaiter({ name, manual: true, sync: true })];
+    await sleep(200);
+    event.set();
+    expect(await Promise.all(waiters.map((w) => w.next()))).toEqual([true, true]);
+    await Promise.all(waiters.map((w) => once(w.worker, 'exit')));
+  });
+
+  it('a worker that exits with its wait pending leaves nothing that takes a later set(): a waiter here gets it', async () => {
+    const name = uniqueName();
+    const event = openEvent(name);
+    const { worker } = await startWaiter({ name });
+    await sleep(200); // its wait is registered with the thread pool by now
+    worker.postMessage('exit');
+    await once(worker, 'exit');
+    const woken = event.wait({ timeout: 5000 });
+    trackEvent(NamedEvent.openExisting(name)).set();
+    expect(await woken).toBe(true);
+  });
+
+  it('a worker that exits with its wait pending lets go of its handle: the event goes away with the last one here', async () => {
+    const name = uniqueName();
+    const event = NamedEvent.open(name);
+    const { worker } = await startWaiter({ name });
+    worker.postMessage('exit');
+    await once(worker, 'exit');
+    event.close();
+    expect(() => NamedEvent.openExisting(name)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  // worker.terminate() runs no JavaScript in the worker, not even process 'exit': the pool itself
+  // unregisters the wait when the worker's thread ends (the guard in async-wait.ts).
+  it('a worker terminated while waiting leaves nothing that takes a later set(): a waiter here gets it', async () => {
+    const name = uniqueName();
+    const event = openEvent(name);
+    const { worker } = await startWaiter({ name });
+    await sleep(200); // its wait is registered with the thread pool by now
+    await worker.terminate();
+    const woken = event.wait({ timeout: 5000 });
+    trackEvent(NamedEvent.openExisting(name)).set();
+    expect(await woken).toBe(true);
   });
 });
 

@@ -33,7 +33,7 @@
 import { systemError } from '../../errors.js';
 import { backend as regions } from '../../region/os-backend.js';
 import type { CancelWait, ChangeCounterRequest, NativeChangeCounter } from '../../sync/backend.js';
-import { watchHandle } from './async-wait.js';
+import { releaseAtWorkerExit, watchHandle } from './async-wait.js';
 import { api, openEventIfAny, openNamedEvent, waitForHandle } from './event-api.js';
 import { MAX_NAME_UNITS } from './region.js';
 
@@ -89,6 +89,13 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
   const generation = (since: number) => `${companion}@${since}`;
   const count = () => Atomics.load(words, COUNT);
   let closed = false;
+  /** Pending async waits of this counter: at a worker's end, each leaves (waiters -= 1). */
+  const waiting = new Set<() => void>();
+  const forget = releaseAtWorkerExit(() => {
+    for (const leaveNow of waiting) leaveNow();
+    native.unmap();
+    native.release();
+  });
 
   /** Steps 1-3 of a waiter: null when the count moved already, else the generation event's handle. */
   function enter(since: number): unknown {
@@ -160,6 +167,7 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
           fields,
           () => {
             settled = true;
+            waiting.delete(cancel);
             if (closed) {
               // Closed with this wait pending (the core cancels first, so this is a slip): the view
               // is gone, and nobody is left to tell.
@@ -177,16 +185,20 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
         leave(handle);
         throw e;
       }
-      return () => {
+      const cancel = () => {
         if (settled) return;
         settled = true;
+        waiting.delete(cancel);
         Atomics.sub(words, WAITERS, 1);
         if (wait.cancel()) k32.CloseHandle(handle);
       };
+      waiting.add(cancel);
+      return cancel;
     },
     close() {
       if (closed) return;
       closed = true;
+      forget();
       native.unmap();
       native.release();
     },

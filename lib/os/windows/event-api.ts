@@ -34,6 +34,14 @@ const KERNEL32 = {
     'int __stdcall RegisterWaitForSingleObject(_Out_ void **phNewWaitObject, void *hObject, WAITORTIMERCALLBACK *Callback, intptr_t Context, uint32_t dwMilliseconds, uint32_t dwFlags)',
   // CompletionEvent is a HANDLE; declared intptr_t so that NULL (0) is passed as a number.
   UnregisterWaitEx: 'int __stdcall UnregisterWaitEx(void *WaitHandle, intptr_t CompletionEvent)',
+  // The same function, given a native function (not a koffi callback) and a pointer-sized context:
+  // see the worker guard in async-wait.ts.
+  RegisterWaitNative:
+    'int __stdcall RegisterWaitForSingleObject(_Out_ void **phNewWaitObject, void *hObject, void *Callback, void *Context, uint32_t dwMilliseconds, uint32_t dwFlags)',
+  GetCurrentThreadId: 'uint32_t __stdcall GetCurrentThreadId()',
+  OpenThread: 'void *__stdcall OpenThread(uint32_t dwDesiredAccess, int bInheritHandle, uint32_t dwThreadId)',
+  GetModuleHandleW: 'void *__stdcall GetModuleHandleW(const char16_t *lpModuleName)',
+  GetProcAddress: 'void *__stdcall GetProcAddress(void *hModule, const char *lpProcName)',
 } as const;
 const NTDLL = {
   NtQueryEvent:
@@ -48,7 +56,7 @@ const CREATE_EVENT_MANUAL_RESET = 0x1; // <synchapi.h>
 const CREATE_EVENT_INITIAL_SET = 0x2;
 const EVENT_QUERY_STATE = 0x0001; // <winnt.h>
 const EVENT_MODIFY_STATE = 0x0002;
-const SYNCHRONIZE = 0x00100000;
+export const SYNCHRONIZE = 0x00100000;
 /** What every handle of ours may do: set, reset, wait, and ask the kind. */
 export const EVENT_ACCESS = EVENT_QUERY_STATE | EVENT_MODIFY_STATE | SYNCHRONIZE;
 export const INFINITE = 0xffffffff; // <winbase.h>

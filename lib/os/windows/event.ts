@@ -1,7 +1,7 @@
 // A named event on Windows: the native Win32 event object, so that C programs calling
 // CreateEventW/OpenEventW, SetEvent and WaitForSingleObject on the same name (`Local\Foo`) share it.
 import type { CancelWait, EventRequest, NativeEvent } from '../../sync/backend.js';
-import { watchHandle } from './async-wait.js';
+import { releaseAtWorkerExit, watchHandle } from './async-wait.js';
 import { api, check, isManualReset, openNamedEvent, waitForHandle } from './event-api.js';
 
 const WAIT_OBJECT_0 = 0; // <winbase.h>
@@ -26,6 +26,7 @@ export function openWindowsEvent(request: EventRequest): NativeEvent {
   const release = () => {
     if (closed && lateCallbacks === 0) k32.CloseHandle(handle);
   };
+  const forget = releaseAtWorkerExit(() => k32.CloseHandle(handle));
 
   return {
     created,
@@ -64,6 +65,7 @@ export function openWindowsEvent(request: EventRequest): NativeEvent {
     close() {
       if (closed) return;
       closed = true;
+      forget();
       release();
     },
   };
