@@ -245,7 +245,7 @@ describe.runIf(isWindows)('Windows named events across processes', () => {
 describe.runIf(isWindows)('Windows named events in worker threads', () => {
   const WAITER = new URL('./fixtures/windows-worker-waiter.mjs', import.meta.url);
 
-  async function startWaiter(workerData: { name: string; manual?: boolean; sync?: boolean }) {
+  async function startWaiter(workerData: { name: string; manual?: boolean; sync?: boolean; timeout?: number }) {
     const worker = new Worker(WAITER, { workerData });
     const messages: unknown[] = [];
     const arrived: Array<() => void> = [];
@@ -291,6 +291,16 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
     await once(worker, 'exit');
     event.close();
     expect(() => NamedEvent.openExisting(name)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('a worker blocked in waitSync() with no limit is ended by terminate() within a second', async () => {
+    const name = uniqueName();
+    openEvent(name);
+    const { worker } = await startWaiter({ name, sync: true, timeout: Infinity });
+    await sleep(200);
+    const t0 = performance.now();
+    await worker.terminate();
+    expect(performance.now() - t0).toBeLessThan(1500);
   });
 
   // worker.terminate() runs no JavaScript in the worker, not even process 'exit': the pool itself

@@ -70,8 +70,13 @@ const ERROR_ALREADY_EXISTS = 183;
 const EventBasicInformation = 0; // EVENT_INFORMATION_CLASS
 const NotificationEvent = 0; // EVENT_TYPE: manual reset (SynchronizationEvent = 1: auto reset)
 const SDDL_REVISION_1 = 1; // <sddl.h>
-/** The longest finite wait WaitForSingleObject takes: INFINITE is one more. */
-const MAX_FINITE_WAIT = 0xfffffffe;
+/**
+ * The longest one WaitForSingleObject sleeps. A thread inside a system call cannot be stopped: a
+ * worker in waitSync(Infinity) would make worker.terminate(), and process.exit() (which
+ * terminates every worker), wait until someone set the event. waitForHandle loops until its own
+ * deadline, and V8 ends a terminated worker in that loop, between two sleeps (as on Linux).
+ */
+const MAX_SLEEP_MS = 500;
 
 export type Kernel32 = Functions<typeof KERNEL32>;
 export const OBJECT_KIND = 'an event';
@@ -152,15 +157,15 @@ export function isManualReset(handle: unknown, fallback: boolean): boolean {
 }
 
 /**
- * Blocks this thread until `handle` is signalled (true) or `timeoutMs` passed (false). Finite waits
- * longer than WaitForSingleObject takes are made in pieces.
+ * Blocks this thread until `handle` is signalled (true) or `timeoutMs` passed (false), sleeping at
+ * most MAX_SLEEP_MS at a time.
  */
 export function waitForHandle(handle: unknown, timeoutMs: number, fields: SharedMemoryErrorFields): boolean {
   const { k32 } = api();
   const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
   let left = timeoutMs;
   for (;;) {
-    const piece = left === Infinity ? INFINITE : Math.min(Math.ceil(left), MAX_FINITE_WAIT);
+    const piece = Math.min(Math.ceil(left), MAX_SLEEP_MS);
     const result = k32.WaitForSingleObject(handle, piece) as number;
     if (result === WAIT_OBJECT_0) return true;
     if (result === WAIT_FAILED) throw winError(k32.GetLastError() as number, 'WaitForSingleObject', fields, OBJECT_KIND);
