@@ -3,10 +3,13 @@
 // run. Every case runs every implementation once per round, in an order that turns from round to
 // round; every ratio is taken within a round, then summarized over the rounds.
 //
-//   node --expose-gc --import tsx test/bench/run.ts [--rounds N] [--quick] [--no-write]
+//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [--rounds N] [--quick] [--no-write]
 //
+// Sections: `regions` (the cases above) and `wake` (wake-up latency and notify(), issue 10:
+// test/bench/wake.ts); both when none is named (`npm run bench -- wake` runs only that one).
 // --quick: 3 short rounds (a smoke run). --no-write: print only, leave docs/ alone.
-// Writes docs/BENCHMARKS.md and docs/bench-ratios.svg. No test asserts on any of these times.
+// Writes docs/BENCHMARKS.md and docs/bench-ratios.svg; a section not run keeps its part of the
+// file. No test asserts on any of these times.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +22,8 @@ import { do_not_optimize, measure } from 'mitata';
 import { SharedMemory } from '../../lib/index.ts';
 import { type AllocationRow, type CaseResult, type Check, type Impl, type Machine, type Report, printReport, writeReport } from './report.ts';
 import { median } from './stats.ts';
+import { runWake } from './wake.ts';
+import { printWake, wakeBlock, wakeMarkdown, writeWakeBlock } from './wake-report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -28,6 +33,10 @@ const write = !args.includes('--no-write');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 3 : 9;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes a positive integer');
+const SECTIONS = ['regions', 'wake'];
+const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
+for (const n of named) if (!SECTIONS.includes(n)) throw new Error(`unknown section ${n}: the sections are ${SECTIONS.join(', ')}`);
+const sections = new Set(named.length > 0 ? named : SECTIONS);
 /** How long one sample of a reference runs, and how long named-shm is measured per case and round. */
 const SAMPLE_NS = quick ? 1e6 : 2e6;
 const C_SAMPLES = quick ? 7 : 21;
@@ -527,7 +536,23 @@ function allocationChecks(): AllocationRow[] {
 
 // ---- The run ------------------------------------------------------------------------------------
 
+/** The machine as the wake-up section's part of the doc names it. */
+function machineText(): string {
+  return `${cpuModel()}, ${os.availableParallelism?.() ?? os.cpus().length} cores, ${os.type()} ${os.release()} ${os.arch()}; Node ${process.version}, koffi ${(koffi as { version?: string }).version ?? '?'}`;
+}
+
+async function wakeSection(): Promise<void> {
+  const wake = await runWake({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, work, prefix });
+  printWake(wake);
+  if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    writeWakeBlock(md, wakeMarkdown(wake, machineText()));
+    console.log(`\nwrote the wake-up section of ${path.relative(root, md)}`);
+  }
+}
+
 async function main(): Promise<void> {
+  if (!sections.has('regions')) return wakeSection();
   const started = Date.now();
   const c = buildC();
   const py = startPython();
@@ -641,9 +666,13 @@ async function main(): Promise<void> {
   };
   printReport(report);
   if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    const kept = fs.existsSync(md) ? wakeBlock(fs.readFileSync(md, 'utf8')) : undefined;
     const files = writeReport(report, path.join(root, 'docs'));
+    if (kept) writeWakeBlock(md, kept);
     console.log(`\nwrote ${files.map((f) => path.relative(root, f)).join(', ')}`);
   }
+  if (sections.has('wake')) await wakeSection();
 }
 
 try {
