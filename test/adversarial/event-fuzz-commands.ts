@@ -31,6 +31,7 @@ abstract class Base implements Cmd {
   }
   async run(m: Model, w: World): Promise<void> {
     this.s.counts[this.kind] = (this.s.counts[this.kind] ?? 0) + 1;
+    this.s.log.push(`${this}`);
     if (TRACE) process.stderr.write(`[event-fuzz] ${this}\n`);
     if (this.needsSettle(m)) await settle(m, w, this.s, `before ${this}`);
     await this.act(m, w);

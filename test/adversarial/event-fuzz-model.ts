@@ -261,6 +261,7 @@ export class Model {
 
   /** close(): its pending waits reject; the last holder of an object removes its name. */
   close(h: Handle): Wait[] {
+    if (h.state !== 'open') return []; // closing again does nothing
     const rejected = this.waits.filter((w) => w.handle === h && w.status !== 'done');
     for (const w of rejected) w.status = 'done';
     h.state = 'closed';

@@ -10,6 +10,8 @@ export interface Setting {
   /** What ran, by command kind (for the figures). */
   counts: Record<string, number>;
   settles: { calls: number; retries: number };
+  /** The current run's commands as they ran (with the handles and waits they resolved to). */
+  log: string[];
 }
 
 /** How long deliveries may take to reach the model's count. */

@@ -51,7 +51,8 @@ class Actor {
     this.child.stderr!.on('data', (chunk: string) => (this.stderr += chunk));
     this.child.stdin!.on('error', () => {}); // a killed process's pipe
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      // 'close', not 'exit': by then stderr has been read to its end.
+      this.child.on('close', (code, signal) => {
         if (!this.killing) this.problems.push(`p${slot} (pid ${this.child.pid}) ended by itself: code ${code}, signal ${signal}; ${this.stderr.trim()}`);
         const why = new Error(`p${slot} ended (code ${code}, signal ${signal}) before answering; ${this.stderr.trim()}`);
         for (const p of this.#pending.values()) p.reject(why);
@@ -120,7 +121,7 @@ export class World {
         await actor.ready;
         return actor;
       } catch (e) {
-        if (attempt >= 5 || !/SyntaxError|ERR_MODULE_NOT_FOUND|Cannot find module/.test(actor.stderr)) throw e;
+        if (attempt >= 10 || !/SyntaxError|ERR_MODULE_NOT_FOUND|Cannot find module/.test(actor.stderr)) throw e;
         await new Promise((r) => setTimeout(r, 1000));
         actor = new Actor(actor.slot);
       }
@@ -134,9 +135,12 @@ export class World {
 
   /** After a failed run: every actor replaced, the run's names removed. */
   async reset(names: string[]): Promise<void> {
-    for (let slot = 0; slot < this.actors.length; slot++) await this.kill(slot);
-    this.#past.length = 0;
-    for (const name of names) fs.rmSync(`/dev/shm/${name}`, { force: true });
+    try {
+      for (let slot = 0; slot < this.actors.length; slot++) await this.kill(slot);
+    } finally {
+      this.#past.length = 0;
+      for (const name of names) fs.rmSync(`/dev/shm/${name}`, { force: true });
+    }
   }
 
   /** Ends every process through its stdin; returns those that did not exit with 0. */

@@ -13,6 +13,7 @@
 // Linux only: the leftovers and the /dev/shm checks are POSIX-on-Linux rules.
 //   NAMED_SHM_FUZZ_SEED=<n>     replays a run (the seed is printed, and named on failure)
 //   NAMED_SHM_FUZZ_PATH=<path>  with the seed: replays the shrunk counterexample directly
+//   NAMED_SHM_FUZZ_REPLAY=<r>   with both: the commands' replayPath printed in the counterexample
 //   NAMED_SHM_FUZZ_RUNS=<n>     how many sequences (default 40; 300 heavy)
 //   NAMED_SHM_FUZZ_TRACE=1      prints each command on stderr as it runs
 //   NAMED_SHM_EVENT_FUZZ_STRICT=1  a set()'s release stays in flight while the next commands run
@@ -34,6 +35,7 @@ const MAX_COMMANDS = scale(40, 120);
 const TIME_LIMIT_MS = scale(45_000, 3_000_000);
 const seed = process.env.NAMED_SHM_FUZZ_SEED ? Number(process.env.NAMED_SHM_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const replayPath = process.env.NAMED_SHM_FUZZ_PATH;
+const commandsReplay = process.env.NAMED_SHM_FUZZ_REPLAY;
 
 let runCounter = 0;
 function freshModel(): Model {
@@ -86,22 +88,25 @@ describe.runIf(isLinux)('model-based fuzz of named events and change counters ac
     'every actor sees what the model says, through every sequence',
     async () => {
       const w = world!;
-      const s: Setting = { actors: ACTORS, counts: {}, settles: { calls: 0, retries: 0 } };
+      const s: Setting = { actors: ACTORS, counts: {}, settles: { calls: 0, retries: 0 }, log: [] };
       console.log(`[event-fuzz] seed ${seed} (NAMED_SHM_FUZZ_SEED=${seed} replays it); ${NUM_RUNS} runs of up to ${MAX_COMMANDS} commands; ${STRICT ? 'strict' : 'settled after each set()'}; ${process.version}`);
       const started = Date.now();
       let runs = 0;
       let commands = 0;
       let failedRuns = 0;
       const total = () => Object.values(s.counts).reduce((a, b) => a + b, 0);
-      const property = fc.asyncProperty(fc.commands(commandArbitraries(s), { maxCommands: MAX_COMMANDS, size: 'max' }), async (cmds) => {
+      const property = fc.asyncProperty(fc.commands(commandArbitraries(s), { maxCommands: MAX_COMMANDS, size: 'max', ...(commandsReplay ? { replayPath: commandsReplay } : {}) }), async (cmds) => {
         runs++;
         const model = freshModel();
         const before = total();
+        s.log = [];
         try {
           await fc.asyncModelRun(() => ({ model, real: w }), cmds);
           await finish(model, w, s);
         } catch (e) {
           failedRuns++;
+          // fast-check prints the commands as they last resolved, perhaps in a later passing attempt.
+          if (e instanceof Error) e.message += `\nthe failing run's commands, as they ran:\n  ${s.log.join('\n  ')}`;
           await w.reset(model.allNames);
           throw e;
         } finally {
