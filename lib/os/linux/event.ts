@@ -12,8 +12,8 @@
 // waiters: so either the waiter sees the change, or the setter sees the waiter and wakes it. A
 // waiter that dies leaves waiters too high: that costs setters a system call each, never a
 // wake-up.
-// Within this thread, waits already pending are served before anything else can look at the
-// event (a new wait, waitSync, reset, and right after set()), so the signal of a set() goes to a
+// Within this thread, waits already pending (on any handle of the name) are served before
+// anything else can look at the event (a new wait, waitSync, reset, and right after set()), so the signal of a set() goes to a
 // waiter that was already waiting, as Win32 hands it over inside SetEvent. Between processes an
 // auto-reset event is taken by whichever waiter looks first (see the README).
 import type { CancelWait, EventRequest, NativeEvent } from '../../sync/backend.js';
@@ -27,6 +27,12 @@ const STATE = 4;
 const WAITERS = 5;
 const SETS = 6;
 const MANUAL_RESET = 1;
+
+/**
+ * This thread's pending asynchronous waits per event name, oldest first: shared by every handle
+ * of the thread on that name, so a second handle does not jump ahead of the first one's waits.
+ */
+const pendingByName = new Map<string, (() => boolean)[]>();
 
 export function openLinuxEvent(regions: RegionBackend, request: EventRequest): NativeEvent {
   const native = regions.open({
@@ -48,8 +54,12 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
   const sleepWord = manualReset ? SETS : STATE;
   const sleepAddress = manualReset ? setsAddress : stateAddress;
   const fx = futex();
-  /** This thread's pending asynchronous waits on this event, oldest first. */
-  const pending: (() => boolean)[] = [];
+  const key = native.path;
+  const queue = (): (() => boolean)[] => {
+    let q = pendingByName.get(key);
+    if (!q) pendingByName.set(key, (q = []));
+    return q;
+  };
 
   /** Takes the signal if there is one: an auto-reset event's only once. */
   function take(setsAtStart: number): boolean {
@@ -63,6 +73,8 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
 
   /** Gives this thread's pending waits, oldest first, what is there for them now. */
   function serve(): void {
+    const pending = pendingByName.get(key);
+    if (!pending) return;
     for (let i = 0; i < pending.length; ) {
       if (pending[i]!()) continue; // it removed itself
       i++;
@@ -110,7 +122,7 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     waitAsync(done): CancelWait {
       serve();
       const sets = Atomics.load(words, SETS);
-      if (pending.length === 0 && take(sets)) {
+      if (!pendingByName.has(key) && take(sets)) {
         done();
         return () => {};
       }
@@ -121,18 +133,22 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
         if (!live) return;
         live = false;
         Atomics.sub(words, WAITERS, 1);
+        const pending = queue();
         const i = pending.indexOf(poll);
         if (i >= 0) pending.splice(i, 1);
+        if (pending.length === 0) pendingByName.delete(key);
         stop?.(); // served here rather than by the watcher: it must not watch for it any more
       };
       const poll = (): boolean => {
         // Those that waited longer in this thread go first.
-        if (!live || pending[0] !== poll || !take(sets)) return false;
-        leave();
+        if (!live || pendingByName.get(key)?.[0] !== poll || !take(sets)) return false;
+        // done() first: the waiter's continuation is queued before the re-arm that leave()
+        // schedules, so a waiter that at once waits again changes the watched set only once.
         done();
+        leave();
         return true;
       };
-      pending.push(poll);
+      queue().push(poll);
       stop = futexWatcher().watch({
         address: sleepAddress,
         expected: manualReset ? sets : 0,

@@ -110,6 +110,10 @@ export class FutexWatcher {
         t.expected[j] = p.expected;
       });
       Atomics.store(t.control, CONTROL.COUNT, chunk.length);
+      // Nothing to watch: the thread may sleep on as it is (on words nobody waits for any more, or
+      // until it is given a set after its report). Not waking it halves the wake-ups of a
+      // ping-pong, where the set goes empty and full again at every round.
+      if (chunk.length === 0) return;
       Atomics.add(t.control, CONTROL.GEN, 1);
       wake.wake(t.controlAddress, 1);
     });
