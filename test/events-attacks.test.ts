@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { NamedEvent } from '../lib/index.js';
+import { NamedEvent, SharedMemory } from '../lib/index.js';
 import { EventActor, actorWith, trackEvent } from './events-actor.js';
 import { errorOf, isLinux, shmPath, uniqueName } from './helpers.js';
 
@@ -120,4 +120,40 @@ describe.runIf(isLinux)('one AbortSignal for many waits', () => {
     ev.set();
     expect(ev.waitSync(0)).toBe(true);
   });
+});
+
+describe.runIf(isLinux)('a name removed and made again', () => {
+  it('a wait on the new event is not held behind a wait pending on the old one in this thread', async () => {
+    const name = uniqueName('ev');
+    const old = open(name);
+    const oldWait = old.wait();
+    oldWait.catch(() => {}); // awaited below; closed after the test if that is not reached
+    SharedMemory.unlink(name); // as `rm /dev/shm/<name>` would: holders keep the old object
+    const fresh = open(name);
+    expect(fresh.created).toBe(true);
+    const other = await actorWith(name);
+    const freshWait = fresh.wait();
+    freshWait.catch(() => {});
+    fresh.set(); // hands the signal to the wait pending here, as SetEvent does
+    expect((await other.request({ op: 'waitSync', timeout: 0 })).result).toBe(false);
+    expect(await freshWait).toBe(true);
+    old.set();
+    expect(await oldWait).toBe(true);
+  });
+});
+
+describe.runIf(isLinux)('a manual-reset event signalled by its state word alone', () => {
+  // A setter killed between its two stores (state, then the count of sets), or a program that
+  // predates word [6]: the state says signalled, and every wait must see it.
+  for (const op of ['waitSync', 'wait'] as const) {
+    it(`a ${op}() already pending in another process is released without a further set()`, async () => {
+      const name = uniqueName('ev');
+      open(name, { manualReset: true });
+      const a = await actorWith(name);
+      const w = await a.startWait(op, 4000);
+      poke(name, 4, 1);
+      expect((await a.request({ op: 'wait', timeout: 0 })).result).toBe(true); // a new wait sees it at once
+      expect((await w.result).result).toBe(true);
+    });
+  }
 });
