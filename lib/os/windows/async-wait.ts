@@ -37,11 +37,15 @@
 // INVALID_HANDLE_VALUE it would wait for a running callback, and that callback waits for the JS
 // thread: a deadlock.
 //
-// Under Wine (checked with Wine 8): same behaviour as Windows documents. The callback arrives on
-// the JS thread; UnregisterWaitEx before the signal returns TRUE and nothing is called nor
-// consumed; after the pool took the signal but before the JS thread ran the callback, it returns
-// FALSE with ERROR_IO_PENDING and the callback still comes: the signal was taken, and `late` lets
-// the owner give it back.
+// Under Wine (checked with Wine 8): as Windows documents. The callback arrives on the JS thread;
+// UnregisterWaitEx before the signal returns TRUE and nothing is called nor consumed; after the
+// pool took the signal but before the JS thread ran the callback, it returns FALSE with
+// ERROR_IO_PENDING and the callback still comes: the signal was taken, and `late` lets the owner
+// give it back. One window is not covered by that contract in Wine's pool: between its wait
+// returning (the signal taken) and its count of pending callbacks going up, UnregisterWaitEx
+// returns TRUE, and the callback may still come. So a wait unregistered with TRUE stays known
+// (a tombstone) for TOMBSTONE_MS, and a callback that comes for it in that time goes to `late`
+// too (with `afterUnregistered` true: the owner may have let go of its handle by then).
 //
 // A pending wait keeps the process alive, as a pending socket read does: koffi's relay to the JS
 // thread does not (its thread-safe function is unref'd), so a timer holds the loop while any wait
@@ -66,8 +70,13 @@ interface Entry {
   guardHandle: unknown;
   cancelled: boolean;
   fired: () => void;
-  late: () => void;
+  late: (afterUnregistered: boolean) => void;
 }
+
+const TOMBSTONE_MS = 2000;
+/** Waits unregistered with TRUE, kept a while in case Wine's pool calls back all the same. */
+const tombstones = new Map<number, Entry>();
+let lateAfterUnregistered = 0;
 
 const pending = new Map<number, Entry>();
 let nextId = 1;
@@ -127,11 +136,18 @@ export function releaseAtWorkerExit(release: () => void): () => void {
 }
 
 /** For tests and diagnostics: waits whose callback may still come, and callbacks that came after a cancel. */
-export function asyncWaitStats(): { pending: number; late: number } {
-  return { pending: pending.size, late: lateCallbacks };
+export function asyncWaitStats(): { pending: number; late: number; lateAfterUnregistered: number } {
+  return { pending: pending.size, late: lateCallbacks, lateAfterUnregistered };
 }
 
 function onCallback(id: number): void {
+  const tombstone = tombstones.get(id);
+  if (tombstone) {
+    tombstones.delete(id);
+    lateAfterUnregistered++;
+    tombstone.late(true);
+    return;
+  }
   const entry = pending.get(id);
   if (!entry) return;
   pending.delete(id);
@@ -143,9 +159,8 @@ function onCallback(id: number): void {
   try {
     if (entry.cancelled) {
       lateCallbacks++;
-      entry.late();
-    }
-    else entry.fired();
+      entry.late(false);
+    } else entry.fired();
   } catch (e) {
     // koffi would swallow it (the pool's thread gets a void return): let it surface as Node's own.
     process.nextTick(() => {
@@ -166,8 +181,9 @@ function holdLoop(): void {
 
 export interface AsyncWait {
   /**
-   * Stops watching. True when nothing more will happen; false when the pool had already taken the
-   * signal: `late` is then called on the JS thread soon (the handle must stay open until then).
+   * Stops watching. False when the pool had already taken the signal: `late(false)` is then called
+   * on the JS thread soon (the handle must stay open until then). True when Windows says nothing
+   * more will happen; under Wine `late(true)` may still come, within TOMBSTONE_MS.
    */
   cancel(): boolean;
 }
@@ -180,7 +196,7 @@ export function watchHandle(
   handle: unknown,
   fields: SharedMemoryErrorFields,
   fired: () => void,
-  late: () => void = () => {},
+  late: (afterUnregistered: boolean) => void = () => {},
 ): AsyncWait {
   const { k32, callbackType } = api();
   callback ??= koffi.register((context: number | bigint) => onCallback(Number(context)), koffi.pointer(callbackType as never));
@@ -213,6 +229,8 @@ export function watchHandle(
         // Unregistered before any signal was taken (any other failure: nothing we could wait for).
         pending.delete(id);
         holdLoop();
+        tombstones.set(id, entry);
+        setTimeout(() => tombstones.delete(id), TOMBSTONE_MS).unref();
         return true;
       }
       return false;

@@ -178,8 +178,11 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
             leave(handle);
             done(now);
           },
-          // Cancelled after the pool saw the event: the waiter left already; the handle goes now.
-          () => k32.CloseHandle(handle),
+          // Cancelled after the pool saw the event: the waiter left already; the handle goes now
+          // (unless the cancel closed it, having been told nothing would come).
+          (afterUnregistered) => {
+            if (!afterUnregistered) k32.CloseHandle(handle);
+          },
         );
       } catch (e) {
         leave(handle);

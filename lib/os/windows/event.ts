@@ -2,7 +2,7 @@
 // CreateEventW/OpenEventW, SetEvent and WaitForSingleObject on the same name (`Local\Foo`) share it.
 import type { CancelWait, EventRequest, NativeEvent } from '../../sync/backend.js';
 import { releaseAtWorkerExit, watchHandle } from './async-wait.js';
-import { api, check, isManualReset, openNamedEvent, waitForHandle } from './event-api.js';
+import { api, check, isManualReset, openEventIfAny, openNamedEvent, waitForHandle } from './event-api.js';
 
 const WAIT_OBJECT_0 = 0; // <winbase.h>
 
@@ -23,10 +23,30 @@ export function openWindowsEvent(request: EventRequest): NativeEvent {
   // callback gives an auto-reset event's signal back (SetEvent) through it.
   let lateCallbacks = 0;
   let closed = false;
+  let open = true;
   const release = () => {
-    if (closed && lateCallbacks === 0) k32.CloseHandle(handle);
+    if (closed && lateCallbacks === 0 && open) {
+      open = false;
+      k32.CloseHandle(handle);
+    }
   };
-  const forget = releaseAtWorkerExit(() => k32.CloseHandle(handle));
+  /** Gives a signal taken for nobody back; through the name if this handle is gone already. */
+  const giveBack = () => {
+    if (open) {
+      k32.SetEvent(handle);
+      return;
+    }
+    // Nobody holding it any more means nobody to give it to.
+    const again = openEventIfAny(name);
+    if (again !== null) {
+      k32.SetEvent(again);
+      k32.CloseHandle(again);
+    }
+  };
+  const forget = releaseAtWorkerExit(() => {
+    open = false;
+    k32.CloseHandle(handle);
+  });
 
   return {
     created,
@@ -47,12 +67,12 @@ export function openWindowsEvent(request: EventRequest): NativeEvent {
         done();
         return () => {};
       }
-      const wait = watchHandle(handle, fields, done, () => {
+      const wait = watchHandle(handle, fields, done, (afterUnregistered) => {
         // Cancelled after the pool had taken the signal: an auto-reset event's signal was consumed
         // for nobody, so it goes back to the event for the next waiter. A manual-reset one stays
         // signalled anyway.
-        lateCallbacks--;
-        if (!manualReset) k32.SetEvent(handle);
+        if (!afterUnregistered) lateCallbacks--;
+        if (!manualReset) giveBack();
         release();
       });
       let cancelled = false;
