@@ -61,6 +61,15 @@ describe.runIf(isWindows)('Windows region change counter', () => {
     expect(await Promise.all(results)).toEqual([{ count: 1 }, { count: 1 }, { count: 1 }]);
   });
 
+  it('one notify() releases 1,000 pending waitForChange() in this process', async () => {
+    const name = uniqueName();
+    const region = openTracked(name);
+    const waits = Array.from({ length: 1000 }, () => region.waitForChange({ since: 0 }));
+    await sleep(200);
+    startSyncChild('notify', name, '1');
+    expect(new Set(await Promise.all(waits))).toEqual(new Set([1]));
+  });
+
   it('a since that is already stale resolves at once with the count now', async () => {
     const region = openTracked(uniqueName());
     region.notify();

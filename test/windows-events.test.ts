@@ -279,11 +279,18 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
       messages.push(m);
       arrived.shift()?.();
     });
-    const next = async () => {
-      if (!messages.length) await new Promise<void>((resolve) => arrived.push(resolve));
+    // A step that hangs fails with its own name, not with the test's timeout.
+    const next = async (step = 'a message') => {
+      if (!messages.length) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => arrived.push(resolve)),
+          new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`worker sent no ${step} in 20 s`)), 20_000))),
+        ]).finally(() => clearTimeout(timer));
+      }
       return messages.shift();
     };
-    expect(await next()).toBe('ready');
+    expect(await next('ready')).toBe('ready');
     return { worker, next };
   }
 
@@ -293,7 +300,7 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
     const waiters = [await startWaiter({ name, manual: true }), await startWaiter({ name, manual: true, sync: true })];
     await sleep(200);
     event.set();
-    expect(await Promise.all(waiters.map((w) => w.next()))).toEqual([true, true]);
+    expect(await Promise.all(waiters.map((w, i) => w.next(`result from waiter ${i}`)))).toEqual([true, true]);
     await Promise.all(waiters.map((w) => once(w.worker, 'exit')));
   });
 
