@@ -53,7 +53,7 @@ describe.runIf(isWindows && hasEventTool)('Windows named events with C programs'
     expect(await tool.exit).toBe(1);
   });
 
-  it('iRacing-style: a C writer updates a region and sets an event 60 times a second; wait() sees every tick in order', async () => {
+  it('iRacing-style: a C writer updates a region and sets an event 60 times a second; wait() sees the ticks in order, up to the last', async () => {
     const map = `Local\\${uniqueName('irsdk-map')}`;
     const eventName = `Local\\${uniqueName('irsdk-event')}`;
     const ticks = 120;
@@ -72,10 +72,12 @@ describe.runIf(isWindows && hasEventTool)('Windows named events with C programs'
     }
     expect(await writer.next()).toBe('done');
     writer.send('end');
-    // Increasing, never the same tick twice, ending at the last; at 60 Hz a reader this close to
-    // the writer misses few ticks, if any.
-    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
-    expect(seen.length).toBeGreaterThanOrEqual(ticks * 0.9);
+    // Never going back, ending at the last. A wake-up means "written since your last wake-up", and
+    // the reader reads the latest tick: a reader late by one update reads it for that update's
+    // signal and again for the next one (seen once under load), as iRacing's readers do, who
+    // compare the tick count. At 60 Hz a reader this close to the writer misses few ticks.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+    expect(new Set(seen).size).toBeGreaterThanOrEqual(ticks * 0.9);
     expect(await writer.exit).toBe(0);
   });
 });
