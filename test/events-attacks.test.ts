@@ -157,3 +157,33 @@ describe.runIf(isLinux)('a manual-reset event signalled by its state word alone'
     });
   }
 });
+
+describe.runIf(isLinux)('waits of several handles of one name in one thread', () => {
+  it('the oldest wait closed or aborted leaves its place: the next set() goes to the next wait', async () => {
+    const name = uniqueName('ev');
+    const first = NamedEvent.open(name);
+    const second = open(name);
+    const third = open(name);
+    const controller = new AbortController();
+    const closedWait = first.wait();
+    const abortedWait = second.wait({ signal: controller.signal });
+    const liveWait = third.wait();
+    first.close();
+    controller.abort();
+    await expect(closedWait).rejects.toMatchObject({ code: 'ERR_SHM_CLOSED' });
+    await expect(abortedWait).rejects.toMatchObject({ name: 'AbortError' });
+    second.set();
+    expect(await liveWait).toBe(true);
+    expect(second.waitSync(0)).toBe(false);
+  });
+
+  it('a set() on one handle goes to the wait pending on another handle before a new poll takes it', async () => {
+    const name = uniqueName('ev');
+    const a = open(name);
+    const b = open(name);
+    const pending = a.wait();
+    b.set();
+    expect(b.waitSync(0)).toBe(false);
+    expect(await pending).toBe(true);
+  });
+});
