@@ -3,7 +3,7 @@
 // an auto-reset event set after each update.
 import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
-import { isWindows, track, uniqueName } from './helpers.js';
+import { isWindows, openTracked, track, uniqueName } from './helpers.js';
 import { EVENT_TOOL, hasEventTool, openEvent, sleep, startLines } from './windows-sync-helpers.js';
 
 describe.runIf(isWindows && hasEventTool)('Windows named events with C programs', () => {
@@ -79,5 +79,30 @@ describe.runIf(isWindows && hasEventTool)('Windows named events with C programs'
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
     expect(new Set(seen).size).toBeGreaterThanOrEqual(ticks * 0.9);
     expect(await writer.exit).toBe(0);
+  });
+});
+
+describe.runIf(isWindows && hasEventTool)('Windows change counters with C programs (the layout in lib/os/windows/change-counter.ts)', () => {
+  it("a C program's notify by the documented protocol wakes waitForChange()", async () => {
+    const name = `Local\\${uniqueName()}`;
+    const region = openTracked(name);
+    const changed = region.waitForChange({ since: region.changeCount, timeout: 30_000 });
+    await sleep(200); // waiting, so the C side finds a waiter and sets the generation event
+    const tool = startLines(EVENT_TOOL, ['notify', name]);
+    expect(await tool.next()).toBe('count=1');
+    expect(await changed).toBe(1);
+    expect(await tool.exit).toBe(0);
+  });
+
+  it("Node's notify() wakes a C program waiting by the documented protocol", async () => {
+    const name = `Local\\${uniqueName()}`;
+    const region = openTracked(name);
+    expect(region.changeCount).toBe(0); // the companion section exists from here on
+    const tool = startLines(EVENT_TOOL, ['wait-change', name, '0', '30000']);
+    expect(await tool.next()).toBe('waiting');
+    await sleep(200);
+    expect(region.notify()).toBe(1);
+    expect(await tool.next()).toBe('count=1');
+    expect(await tool.exit).toBe(0);
   });
 });
