@@ -350,6 +350,43 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
   });
 });
 
+describe.runIf(isWindows)('Windows named events leave nothing behind', () => {
+  it('2,000 cycles of open, wait, set, aborted wait and close, and of region change waits, leave no handle open', async () => {
+    const k32 = koffi.load('kernel32.dll');
+    const GetProcessHandleCount = k32.func('int __stdcall GetProcessHandleCount(void *hProcess, _Out_ uint32_t *pdwHandleCount)');
+    const GetCurrentProcess = k32.func('void *__stdcall GetCurrentProcess()');
+    const handles = () => {
+      const out = [0];
+      expect(GetProcessHandleCount(GetCurrentProcess(), out)).toBeTruthy();
+      return out[0]!;
+    };
+    const base = uniqueName();
+    const cycle = async (i: number) => {
+      const event = NamedEvent.open(`${base}-${i % 7}`);
+      const woken = event.wait();
+      event.set();
+      await woken;
+      const controller = new AbortController();
+      const aborted = event.wait({ signal: controller.signal });
+      controller.abort();
+      await aborted.catch(() => {});
+      event.close();
+      const region = SharedMemory.open(`${base}-region-${i % 5}`, { size: 64 });
+      const changed = region.waitForChange({ since: region.changeCount });
+      region.notify();
+      await changed;
+      region.close();
+    };
+    for (let i = 0; i < 100; i++) await cycle(i);
+    await sleep(200);
+    const before = handles();
+    expect(before).toBeGreaterThan(0);
+    for (let i = 0; i < 2000; i++) await cycle(i);
+    await sleep(200);
+    expect(handles() - before).toBeLessThan(20);
+  });
+});
+
 describe.runIf(isWindows)('Windows named events are the kernel32 objects', () => {
   it('an event made by CreateEventW through koffi here is the one NamedEvent opens', () => {
     const name = uniqueName();
