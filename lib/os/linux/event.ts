@@ -1,21 +1,25 @@
 // A named event on Linux, which has none: a 32-byte shm object (object-kinds.ts) with futex words.
 // Layout (native-endian u32 words after the 8-byte magic):
-//   [2] version 1, [3] flags (bit 0: manual reset), [4] state (0 not signalled, else signalled),
-//   [5] waiters: threads that are sleeping, or about to, [6] sets: a manual-reset event's count
-//   of set() calls (wraps).
-// set(): state = 1, and for a manual-reset event sets += 1; then, if waiters > 0, FUTEX_WAKE all
-// (on [4] for auto-reset, on [6] for manual-reset). An auto-reset waiter takes the state with a
-// compare-and-swap (1 -> 0) and sleeps on [4]; a loser sleeps again. A manual-reset waiter notes
-// `sets` when it starts and is released by a signalled state or by any later set(), so a set()
-// followed at once by reset() still releases everyone who was waiting, as Win32 does. A waiter
-// counts itself in waiters before it looks, and a setter changes the words before it looks at
+//   [2] version 1, [3] flags (bit 0: manual reset), [4] state, [5] waiters: threads that are
+//   sleeping or about to, [6] sets: a manual-reset event's count of set() calls (wraps).
+// Auto-reset: [4] counts releases not yet taken. set() adds one unless it already holds
+// waiters + 1 (one release for each waiter, and the signalled state itself): so a set() that
+// comes while a waiter in another process has not yet run to take its release is not lost, as
+// Win32 would have released that waiter inside SetEvent. A waiter takes one (compare-and-swap
+// n -> n - 1), and sleeps on [4] while it is 0. reset() leaves at most one release per waiter
+// (it clears the signalled state, not the releases of those already waiting).
+// Manual-reset: [4] is 0 or 1; set() also adds one to [6]. A waiter notes [6] when it starts and
+// is released by a signalled state or by any later set(), so set() then reset() at once still
+// releases everyone who was waiting. It sleeps on [6].
+// set() wakes every sleeper if waiters > 0. A waiter counts itself in waiters before it looks,
+// and a setter changes the words (with a read-modify-write, a full barrier) before it looks at
 // waiters: so either the waiter sees the change, or the setter sees the waiter and wakes it. A
-// waiter that dies leaves waiters too high: that costs setters a system call each, never a
-// wake-up.
+// waiter that dies leaves waiters one too high: setters then make a system call each, and an
+// auto-reset event keeps one more release at most (README).
 // Within this thread, waits already pending (on any handle of the name) are served before
-// anything else can look at the event (a new wait, waitSync, reset, and right after set()), so the signal of a set() goes to a
-// waiter that was already waiting, as Win32 hands it over inside SetEvent. Between processes an
-// auto-reset event is taken by whichever waiter looks first (see the README).
+// anything else can look at the event (a new wait, waitSync, reset, and right after set()), so
+// the signal of a set() goes to a waiter that was already waiting, as Win32 hands it over inside
+// SetEvent. Between processes a newcomer can take a release before an older waiter runs (README).
 import type { CancelWait, EventRequest, NativeEvent } from '../../sync/backend.js';
 import type { RegionBackend } from '../../region/backend.js';
 import { SYNC_OBJECT_BYTES, syncHeader } from '../posix/object-kinds.js';
@@ -65,9 +69,9 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
   function take(setsAtStart: number): boolean {
     if (manualReset) return Atomics.load(words, STATE) !== 0 || Atomics.load(words, SETS) !== setsAtStart;
     for (;;) {
-      const s = Atomics.load(words, STATE);
-      if (s === 0) return false;
-      if (Atomics.compareExchange(words, STATE, s, 0) === s) return true;
+      const n = Atomics.load(words, STATE);
+      if (n === 0) return false;
+      if (Atomics.compareExchange(words, STATE, n, n - 1) === n) return true;
     }
   }
 
@@ -88,8 +92,16 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     set() {
       // Read-modify-writes, not stores: a full barrier on every CPU, so the read of `waiters`
       // below cannot happen before the change is visible (Dekker's pattern).
-      Atomics.exchange(words, STATE, 1);
-      if (manualReset) Atomics.add(words, SETS, 1);
+      if (manualReset) {
+        Atomics.exchange(words, STATE, 1);
+        Atomics.add(words, SETS, 1);
+      } else {
+        for (;;) {
+          const n = Atomics.load(words, STATE);
+          if (n > Atomics.load(words, WAITERS)) break; // signalled already, beyond the waiters' releases
+          if (Atomics.compareExchange(words, STATE, n, n + 1) === n) break;
+        }
+      }
       if (Atomics.load(words, WAITERS) !== 0) {
         fx.wake(sleepAddress, WAKE_ALL);
         // Also those that sleep on the state of a manual-reset event (a program that predates [6]).
@@ -99,7 +111,15 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     },
     reset() {
       serve();
-      Atomics.store(words, STATE, 0);
+      if (manualReset) {
+        Atomics.store(words, STATE, 0);
+        return;
+      }
+      for (;;) {
+        const n = Atomics.load(words, STATE);
+        const kept = Math.min(n, Atomics.load(words, WAITERS));
+        if (kept === n || Atomics.compareExchange(words, STATE, n, kept) === n) return;
+      }
     },
     waitSync(timeoutMs) {
       serve();

@@ -4,8 +4,8 @@
  * native-endian u32 words, magic "nshmevt\0" (event) or "nshmchg\0" (change counter) in bytes
  * 0..7, [2] version 1, [3] flags (bit 0: manual reset), [4] an event's state (0 not signalled) or
  * a counter's count, [5] waiters, [6] a manual-reset event's count of sets. Futexes without
- * FUTEX_PRIVATE_FLAG, so they cross processes. An auto-reset waiter takes the state (1 -> 0) and
- * sleeps on [4]; a manual-reset waiter is released by a set state or by any set after its start,
+ * FUTEX_PRIVATE_FLAG, so they cross processes. An auto-reset event's [4] counts releases not yet
+ * taken (set adds one, up to waiters + 1); a waiter takes one (n -> n - 1) and sleeps on [4]; a manual-reset waiter is released by a set state or by any set after its start,
  * and sleeps on [6]; a counter's waiter sleeps on [4] while it holds SINCE.
  *   futex_tool set NAME                      sets event NAME; prints "set"
  *   futex_tool wait NAME TIMEOUT_MS          prints "waiting" once counted in waiters, then
@@ -110,14 +110,14 @@ static struct timespec *deadline_in(const char *ms_text, struct timespec *deadli
     return deadline;
 }
 
-/* An auto-reset event's signal is taken (state s != 0 -> 0); a manual-reset event releases its
+/* An auto-reset event's release is taken (n != 0 -> n - 1); a manual-reset event releases its
  * waiter while signalled, or once any set() came after `sets` (the count when the wait began). */
 static int take(_Atomic uint32_t *w, int manual, uint32_t sets)
 {
     if (manual) return atomic_load(&w[WORD]) != 0 || atomic_load(&w[SETS]) != sets;
     uint32_t s = atomic_load(&w[WORD]);
     while (s != 0) {
-        if (atomic_compare_exchange_strong(&w[WORD], &s, 0)) return 1;
+        if (atomic_compare_exchange_strong(&w[WORD], &s, s - 1)) return 1;
     }
     return 0;
 }
@@ -133,8 +133,14 @@ int main(int argc, char **argv)
         _Atomic uint32_t *w = open_object(name, "", "nshmevt", &code);
         if (!w) return code;
         int manual = (atomic_load(&w[FLAGS]) & MANUAL_RESET) != 0;
-        atomic_exchange(&w[WORD], 1); /* a read-modify-write: a full barrier before waiters is read */
-        if (manual) atomic_fetch_add(&w[SETS], 1);
+        if (manual) {
+            atomic_exchange(&w[WORD], 1); /* a read-modify-write: a full barrier before waiters is read */
+            atomic_fetch_add(&w[SETS], 1);
+        } else {
+            /* one more release, unless it holds one per waiter and the signalled state already */
+            uint32_t n = atomic_load(&w[WORD]);
+            while (n <= atomic_load(&w[WAITERS]) && !atomic_compare_exchange_strong(&w[WORD], &n, n + 1)) {}
+        }
         if (atomic_load(&w[WAITERS]) != 0) futex(&w[manual ? SETS : WORD], FUTEX_WAKE, INT_MAX, NULL);
         say("set", 0);
         return 0;
