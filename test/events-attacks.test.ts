@@ -47,7 +47,9 @@ describe.runIf(isLinux)('words overwritten by another writer', () => {
     expect((await w.result).result).toBe(true);
   });
 
-  it('a state word of any non-zero value counts as signalled, once, for an auto-reset event', () => {
+  // Since 7bee328 word [4] of an auto-reset event counts releases, bounded by waiters + 1 when
+  // set() adds one; a reader trusts whatever count it finds, so a stray write makes it a semaphore.
+  it.fails('a state word of any non-zero value counts as signalled, once, for an auto-reset event', () => {
     const name = uniqueName('ev');
     const ev = open(name);
     poke(name, 4, 0xdeadbeef);
@@ -185,5 +187,27 @@ describe.runIf(isLinux)('waits of several handles of one name in one thread', ()
     b.set();
     expect(b.waitSync(0)).toBe(false);
     expect(await pending).toBe(true);
+  });
+});
+
+describe.runIf(isLinux)('waiters that keep dying', () => {
+  // Since 7bee328 set() adds a release unless the count holds waiters + 1, and a waiter killed
+  // while waiting stays counted in waiters forever: after k such deaths an auto-reset event with
+  // nobody waiting keeps up to k + 1 signals (a consumer restarted after each crash turns the
+  // event into a semaphore for as long as the object lives).
+  it.fails('after three waiters were SIGKILLed while waiting, four set()s with nobody waiting leave one signal', async () => {
+    const name = uniqueName('ev');
+    const ev = open(name);
+    for (let i = 0; i < 3; i++) {
+      const doomed = await actorWith(name);
+      await doomed.startWait(i % 2 ? 'wait' : 'waitSync');
+      doomed.kill();
+      await doomed.exit;
+    }
+    for (let i = 0; i < 4; i++) ev.set();
+    const a = await actorWith(name);
+    const taken = [];
+    for (let i = 0; i < 4; i++) taken.push((await a.request({ op: 'waitSync', timeout: 0 })).result);
+    expect(taken).toEqual([true, false, false, false]);
   });
 });
