@@ -115,9 +115,9 @@ export function outOfRange(argName: string, range: string, value: unknown): Rang
   );
 }
 
-/** Use of a region after `close()`. */
-export function closedError(region: string): Error & { code: string } {
-  return withCode(new Error(`Shared memory region '${region}' is closed`), 'ERR_SHM_CLOSED');
+/** Use of a region (or of another object: `what`) after `close()`. */
+export function closedError(region: string, what = 'Shared memory region'): Error & { code: string } {
+  return withCode(new Error(`${what} '${region}' is closed`), 'ERR_SHM_CLOSED');
 }
 
 /** A write through a read-only mapping. */

@@ -267,12 +267,11 @@ void *dlopen(const char *file, int mode) {
 const hasCc = isLinux && spawnSync('cc', ['--version']).status === 0;
 
 describe.runIf(hasCc)('a process that ends while its watcher thread starts', () => {
-  // Defect: node aborts ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", exit 134)
-  // when the process ends while the watcher thread is inside koffi.load(): Node terminates the
-  // thread, koffi's N-API calls fail and its throw is fatal. Seen without the shim in 1 to 5 of
-  // 100 runs of a short script that waits about 100 ms and ends. Fixed (tried on a copy of dist)
-  // by the exit hook waiting for the thread to report it is past its koffi calls.
-  it.fails('ending the process right after its first wait never aborts it', () => {
+  // Was: node aborted ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", exit 134)
+  // when the process ended while the watcher thread was inside koffi.load(): Node terminated the
+  // thread, koffi's N-API calls failed and its throw was fatal (1 to 5 in 100 runs of a short
+  // script without the shim). The exit hook now waits for the thread to be past its koffi calls.
+  it('ending the process right after its first wait never aborts it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nshm-slowdl-'));
     expect(spawnSync('cc', ['-shared', '-fPIC', '-o', `${dir}/slow.so`, '-x', 'c', '-', '-ldl'], { input: SLOW_DLOPEN_C }).status).toBe(0);
     const source = `import fs from 'node:fs';
@@ -287,11 +286,10 @@ ev.close();`;
     expect([r.status, r.signal]).toEqual([0, null]);
   });
 
-  // Defect: the watcher thread is an eval Worker of CommonJS source, and workers inherit execArgv:
-  // under `node --input-type=module -e` it fails ("require is not defined in ES module scope"),
-  // and every wait of the process silently falls back to polling every 4 ms. Worker option
-  // `execArgv: []` in futex-watcher.ts would avoid it.
-  it.fails('a process run as `node --input-type=module -e` still gets its watcher thread', () => {
+  // Was: the watcher thread, an eval Worker of CommonJS source, inherited execArgv: under
+  // `node --input-type=module -e` it failed ("require is not defined in ES module scope"), and
+  // every wait of the process fell back to polling every 4 ms. It now gets `execArgv: []`.
+  it('a process run as `node --input-type=module -e` still gets its watcher thread', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nshm-slowdl-'));
     expect(spawnSync('cc', ['-shared', '-fPIC', '-o', `${dir}/slow.so`, '-x', 'c', '-', '-ldl'], { input: SLOW_DLOPEN_C }).status).toBe(0);
     const source = `const { NamedEvent } = await import(process.env.DIST);

@@ -38,6 +38,8 @@ export interface NativeRegion {
   address: bigint;
   /** POSIX: the object's permission bits (0 on Windows). */
   mode: number;
+  /** POSIX: what tells this object from another one under the same name (device and inode). */
+  identity?(): string;
   /** Drops this process's share of the region (lock, descriptor or handle); keeps the mapping. */
   release(): void;
   /** Unmaps the view. Called once no JavaScript object can reach the view any more. */

@@ -85,7 +85,7 @@ export class NamedEvent implements Disposable {
   }
 
   #live(): NativeEvent {
-    if (!this.#native) throw closedError(this.name);
+    if (!this.#native) throw closedError(this.name, 'Named event');
     return this.#native;
   }
 
@@ -138,7 +138,7 @@ export class NamedEvent implements Disposable {
   close(): void {
     const native = this.#native;
     if (!native) return;
-    this.#waits.rejectAll(() => closedError(this.name));
+    this.#waits.rejectAll(() => closedError(this.name, 'Named event'));
     this.#native = undefined;
     dropped.unregister(this);
     native.close();

@@ -33,8 +33,8 @@ const SETS = 6;
 const MANUAL_RESET = 1;
 
 /**
- * This thread's pending asynchronous waits per event name, oldest first: shared by every handle
- * of the thread on that name, so a second handle does not jump ahead of the first one's waits.
+ * This thread's pending asynchronous waits per event object, oldest first: shared by every handle
+ * of the thread on that object, so a second handle does not jump ahead of the first one's waits.
  */
 const pendingByName = new Map<string, (() => boolean)[]>();
 
@@ -58,7 +58,8 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
   const sleepWord = manualReset ? SETS : STATE;
   const sleepAddress = manualReset ? setsAddress : stateAddress;
   const fx = futex();
-  const key = native.path;
+  // By object, not by name: after an unlink and a new open, the name leads to another object.
+  const key = native.identity?.() ?? native.path;
   const queue = (): (() => boolean)[] => {
     let q = pendingByName.get(key);
     if (!q) pendingByName.set(key, (q = []));

@@ -4,9 +4,9 @@
 // thread bumps whenever the set changes, and reports a wake-up by postMessage, which reaches
 // the JavaScript thread through libuv like any other message. It decides nothing: the
 // JavaScript thread looks at the words and re-arms it. Layout of the control SharedArrayBuffer:
-// int32 [GEN, QUIT, COUNT, 0], then COUNT uint64 addresses from byte 16, then COUNT uint32
-// expected values after MAX addresses.
-export const CONTROL = { GEN: 0, QUIT: 1, COUNT: 2, ADDRESSES: 16 } as const;
+// int32 [GEN, QUIT, COUNT, READY], then COUNT uint64 addresses from byte 16, then COUNT uint32
+// expected values after MAX addresses. READY turns 1 once the thread is past its koffi set-up.
+export const CONTROL = { GEN: 0, QUIT: 1, COUNT: 2, READY: 3, ADDRESSES: 16 } as const;
 
 export const WATCHER_THREAD_SOURCE = `'use strict';
 const { workerData, parentPort } = require('node:worker_threads');
@@ -23,7 +23,9 @@ const entries = Buffer.alloc(24 * (d.max + 1)); // struct futex_waitv { u64 val;
 const until = Buffer.alloc(16); // struct timespec, absolute on CLOCK_MONOTONIC for futex_waitv
 const slice = Buffer.alloc(16); // struct timespec, relative for FUTEX_WAIT
 slice.writeBigInt64LE(BigInt(Math.floor(d.sliceMs * 1e6)), 8);
-const { GEN, QUIT, COUNT } = ${JSON.stringify(CONTROL)};
+const { GEN, QUIT, COUNT, READY } = ${JSON.stringify(CONTROL)};
+Atomics.store(ctl, READY, 1);
+Atomics.notify(ctl, READY);
 function entry(i, value, address) {
   entries.writeBigUInt64LE(BigInt(value >>> 0), 24 * i);
   entries.writeBigUInt64LE(BigInt(address), 24 * i + 8);

@@ -30,6 +30,8 @@ export interface Watch {
 const PER_THREAD = FUTEX_WAITV_MAX - 1; // one entry is the control word
 /** How long a watcher thread sleeps at most before it looks whether it must quit. */
 const SLICE_MS = MAX_SLEEP_MS;
+/** How long the end of this thread waits at most for a watcher thread still starting. */
+const STARTUP_WAIT_MS = 5000;
 /** Without futex_waitv (Linux < 5.16), how often pending waits look at their words. */
 const POLL_MS = 4;
 
@@ -39,6 +41,8 @@ interface WatcherThread {
   addresses: BigUint64Array;
   expected: Uint32Array;
   controlAddress: bigint;
+  /** It ended with an error (it may never have started). */
+  failed: boolean;
 }
 
 export class FutexWatcher {
@@ -144,6 +148,9 @@ export class FutexWatcher {
         EINTR,
         ENOSYS,
       },
+      // None of this process's flags: `--input-type=module` would make this CommonJS source an
+      // ES module, `--import` would load a loader into it.
+      execArgv: [],
       // Its own small heap: it allocates almost nothing.
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       stdout: false,
@@ -157,7 +164,18 @@ export class FutexWatcher {
       }
     });
     // A watcher thread that fails (no koffi in that thread, say) must not strand the waits.
-    worker.on('error', () => this.#fallBackToPolling());
+    worker.on('error', () => {
+      thread.failed = true;
+      this.#fallBackToPolling();
+    });
+    const thread: WatcherThread = {
+      worker,
+      control,
+      addresses: new BigUint64Array(buffer, CONTROL.ADDRESSES, max),
+      expected: new Uint32Array(buffer, CONTROL.ADDRESSES + 8 * max, max),
+      controlAddress,
+      failed: false,
+    };
     // Never keeps the process alive: pending waits do that (sync/pending-waits.ts). After the
     // listeners: on Node 20 a 'message' listener added to an unreferenced worker references it
     // again, and the process would then never end on its own.
@@ -165,26 +183,23 @@ export class FutexWatcher {
     if (!this.#exitHooked) {
       this.#exitHooked = true;
       // Without this, the end of this thread would wait for the watcher's current slice.
-      process.once('exit', () => this.#stopThreads());
+      process.once('exit', () => this.#stopThreads(true));
     }
-    return {
-      worker,
-      control,
-      addresses: new BigUint64Array(buffer, CONTROL.ADDRESSES, max),
-      expected: new Uint32Array(buffer, CONTROL.ADDRESSES + 8 * max, max),
-      controlAddress,
-    };
+    return thread;
   }
 
   #fallBackToPolling(): void {
     if (this.#noWaitv) return;
     this.#noWaitv = true;
-    this.#stopThreads();
+    this.#stopThreads(false);
     this.#publish();
   }
 
-  #stopThreads(): void {
+  #stopThreads(atExit: boolean): void {
     for (const t of this.#threads.splice(0)) {
+      // A thread that Node terminates inside koffi's set-up (koffi.load) aborts the process
+      // ("napi_throw" is fatal while its environment ends): let it get past that first.
+      if (atExit && !t.failed) Atomics.wait(t.control, CONTROL.READY, 0, STARTUP_WAIT_MS);
       Atomics.store(t.control, CONTROL.QUIT, 1);
       Atomics.add(t.control, CONTROL.GEN, 1);
       futex().wake(t.controlAddress, 1);

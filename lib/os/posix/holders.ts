@@ -116,6 +116,10 @@ export function posixHolders(): Holders {
       view: mapping.view,
       address: mapping.address,
       mode: mode & 0o777,
+      identity() {
+        const st = fs.fstatSync(fd);
+        return `${st.dev}:${st.ino}`;
+      },
       release() {
         if (released) return;
         released = true;

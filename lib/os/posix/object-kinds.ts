@@ -35,6 +35,16 @@ export function kindOf(fd: number, size: number): ObjectKind | 'unready' {
   return head.every((b) => b === 0) ? 'unready' : 'region';
 }
 
+/** The layout version this code knows (word [2]). */
+export const LAYOUT_VERSION = 1;
+
+/** The layout version of an event or change counter at `fd` (word [2]). */
+export function layoutVersion(fd: number): number {
+  const word = Buffer.alloc(4);
+  fs.readSync(fd, word, 0, 4, 8);
+  return word.readUInt32LE(0);
+}
+
 const WHAT: Record<ObjectKind, string> = {
   region: 'a shared memory region',
   event: 'a named event',

@@ -11,7 +11,7 @@ import { MAX_SIZE, type ParsedName } from '../../validate.js';
 import { createObject } from './create.js';
 import { posixHolders } from './holders.js';
 import { S_ISVTX } from './libc.js';
-import { kindMismatch, kindOf } from './object-kinds.js';
+import { LAYOUT_VERSION, kindMismatch, kindOf, layoutVersion } from './object-kinds.js';
 
 const { O_RDONLY, O_RDWR } = fs.constants;
 const { ENOENT } = os.constants.errno;
@@ -123,6 +123,10 @@ export function posixBackend(): RegionBackend {
         kind = 'region';
       }
       if (kind !== wanted) throw systemError('EINVAL', 'shm_open', fields, kindMismatch(kind, wanted));
+      if (kind !== 'region' && layoutVersion(fd) !== LAYOUT_VERSION) {
+        const version = layoutVersion(fd);
+        throw systemError('EINVAL', 'shm_open', fields, `the object has layout version ${version}; this named-shm knows version ${LAYOUT_VERSION}`);
+      }
       if (request.size !== undefined && st.size < request.size) {
         throw systemError('EINVAL', 'fstat', fields, `the region exists with ${st.size} bytes, fewer than the ${request.size} asked for`);
       }
