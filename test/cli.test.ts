@@ -432,6 +432,7 @@ describe('named-shm list', () => {
       managed: true,
       leftover: false,
       utf8: true,
+      kind: 'region',
       pids: expect.arrayContaining([process.pid]),
     });
     const names = rows.map((o) => o.name);
@@ -443,7 +444,7 @@ describe('named-shm list', () => {
     fs.writeFileSync(shmPath(name), 'abc', { mode: 0o644 });
     fs.chmodSync(shmPath(name), 0o644);
     const rows = JSON.parse((await cli('list', '--json')).stdout) as { name: string }[];
-    expect(rows.find((o) => o.name === name)).toEqual({ name, size: 3, mode: '0644', uid: process.getuid!(), managed: false, leftover: false, utf8: true, pids: [] });
+    expect(rows.find((o) => o.name === name)).toEqual({ name, size: 3, mode: '0644', uid: process.getuid!(), managed: false, leftover: false, utf8: true, kind: 'region', pids: [] });
     expect((await cli('list')).stdout).toMatch(new RegExp(`^${name} +3 +0644 +\\d+ +-$`, 'm'));
     // A name with a space or a control character is shown quoted, as it has to be typed in bash.
     const odd = `${name} tab\there`;

@@ -77,7 +77,8 @@ describe.skipIf(!hasNpm)('the npm pack tarball', () => {
       expect(file).toMatch(/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/);
       expect(file).not.toMatch(/^dist\/cli(\/.*)?\.d\.ts$/); // the command line has no API
     }
-    expect(packed.size).toBeLessThan(64 * 1024);
+    // 0.1.0 packed to about 40 KiB; events and change notification on two OSes add about 55.
+    expect(packed.size).toBeLessThan(128 * 1024);
   });
 
   it('installs with its dependency and its command', () => {
@@ -109,7 +110,7 @@ region.close();
       created: true,
       DEFAULT_NAME: 'dllmemfilemap',
       DEFAULT_SIZE: 4096,
-      exports: ['DEFAULT_NAME', 'DEFAULT_SIZE', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
+      exports: ['AbortError', 'DEFAULT_NAME', 'DEFAULT_SIZE', 'NamedEvent', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
     });
   });
 
