@@ -115,17 +115,23 @@ async function cycle(i) {
   return ok;
 }
 for (let i = 0; i < 2000; i++) await cycle(i);
-globalThis.gc?.();
-const fd0 = fds(), rss0 = process.memoryUsage().rss, t0 = performance.now();
+const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('/dev/shm/')).length;
+const look = () => {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { heapMiB: m.heapUsed / 2 ** 20, rssMiB: m.rss / 2 ** 20, maps: maps(), fds: fds() };
+};
+const start = look(), t0 = performance.now();
 let ok = 0;
-for (let i = 0; i < N; i++) if (await cycle(i)) ok++;
-globalThis.gc?.();
-process.stdout.write(JSON.stringify({ cycles: N, ok, ms: Math.round(performance.now() - t0), fdBefore: fd0, fdAfter: fds(),
-  rssBeforeMiB: rss0 / 2 ** 20, rssAfterMiB: process.memoryUsage().rss / 2 ** 20, leftovers: leftovers() }) + '\\n');
+for (let i = 0; i < N / 2; i++) if (await cycle(i)) ok++;
+const half = look();
+for (let i = N / 2; i < N; i++) if (await cycle(i)) ok++;
+const end = look();
+process.stdout.write(JSON.stringify({ cycles: N, ok, ms: Math.round(performance.now() - t0), start, half, end, leftovers: leftovers() }) + '\\n');
 `;
 
 describe.runIf(isLinux)('create/wait/close cycles', () => {
-  it(`${CYCLES} cycles leave no descriptor, no object in /dev/shm and no memory growth beyond 50 MiB`, () => {
+  it(`${CYCLES} cycles leave no descriptor, no object in /dev/shm and no mapping and no live heap that grow with them`, () => {
     const prefix = `${uniqueName('cyc')}-`;
     // A file, not `--input-type=module -e`: eval workers inherit that flag, and the watcher thread then fails.
     const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nshm-cycles-')), 'cycles.mjs');
@@ -136,10 +142,18 @@ describe.runIf(isLinux)('create/wait/close cycles', () => {
       timeout: 500_000,
     });
     expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout.trim()) as Record<string, number>;
+    type Look = { heapMiB: number; rssMiB: number; maps: number; fds: number };
+    const out = JSON.parse(r.stdout.trim()) as { cycles: number; ok: number; leftovers: number; start: Look; half: Look; end: Look };
     console.log(`cycles: ${JSON.stringify(out)}`);
-    expect(out).toMatchObject({ cycles: CYCLES, ok: CYCLES, leftovers: 0, fdAfter: out.fdBefore });
-    expect(out.rssAfterMiB! - out.rssBeforeMiB!).toBeLessThan(50);
+    expect(out).toMatchObject({ cycles: CYCLES, ok: CYCLES, leftovers: 0 });
+    expect(out.end.fds).toBe(out.start.fds);
+    // What a leak of ours would grow: the live heap, and the mappings of shm objects. The RSS is
+    // printed, not bounded tightly: on Node 24 it grew by some 130 MiB of 256 KiB anonymous
+    // mappings (V8's page size) while the live heap stayed at 6 MiB, and levelled off after about
+    // 30,000 cycles.
+    expect(out.end.heapMiB - out.start.heapMiB).toBeLessThan(5);
+    expect(out.end.maps).toBe(out.start.maps);
+    expect(out.end.rssMiB - out.start.rssMiB).toBeLessThan(300);
     expect(fs.readdirSync('/dev/shm').filter((f) => f.startsWith(prefix))).toEqual([]);
   }, 600_000);
 });

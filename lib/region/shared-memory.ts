@@ -57,8 +57,10 @@ export class SharedMemory implements Disposable {
   #buf: Buffer;
   #units: Uint16Array;
   #bytes: Uint8Array | undefined;
-  readonly #changes: RegionChanges;
-  readonly #changesDropped: { forget(): void };
+  readonly #mode: number;
+  /** Made on the first use of change notification: most regions never need it. */
+  #changes: RegionChanges | undefined;
+  #changesDropped: { forget(): void } | undefined;
 
   private constructor(name: string, access: Access, native: NativeRegion) {
     this.name = name;
@@ -68,8 +70,7 @@ export class SharedMemory implements Disposable {
     this.#buf = Buffer.from(native.view, 0, native.size);
     this.#units = new Uint16Array(native.view, 0, capacityOf(native.size));
     this.#held = holdRegion(this, native);
-    this.#changes = new RegionChanges(parseName(name), native.mode);
-    this.#changesDropped = letGoWhenDropped(this, this.#changes);
+    this.#mode = native.mode;
   }
 
   static #attach(name: unknown, options: unknown, intent: OpenIntent): SharedMemory {
@@ -203,13 +204,21 @@ export class SharedMemory implements Disposable {
     return readUnits(this.#buf, this.#units, limit === undefined ? Infinity : checkLimit(limit));
   }
 
+  #changesOf(): RegionChanges {
+    if (!this.#changes) {
+      this.#changes = new RegionChanges(parseName(this.name), this.#mode);
+      this.#changesDropped = letGoWhenDropped(this, this.#changes);
+    }
+    return this.#changes;
+  }
+
   /**
    * The region's change counter now: an unsigned 32-bit count of `notify()` calls by every
    * process, kept beside the region (never in it). It wraps to 0 after 4294967295.
    */
   get changeCount(): number {
     this.#live();
-    return this.#changes.count();
+    return this.#changesOf().count();
   }
 
   /**
@@ -218,7 +227,7 @@ export class SharedMemory implements Disposable {
    */
   notify(): number {
     this.#writable();
-    return this.#changes.notify();
+    return this.#changesOf().notify();
   }
 
   /**
@@ -232,21 +241,21 @@ export class SharedMemory implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#changes.wait(options, this);
+    return this.#changesOf().wait(options, this);
   }
 
   /** `waitForChange()` that blocks this thread: for workers and scripts. */
   waitForChangeSync(options?: ChangeWaitSyncOptions): number {
     this.#live();
-    return this.#changes.waitSync(options);
+    return this.#changesOf().waitSync(options);
   }
 
   /** Unmaps and lets go of the region; the last holder's close releases it. Safe to call again. */
   close(): void {
     if (!this.#held.native) return;
     this.#bytes = undefined;
-    this.#changesDropped.forget();
-    this.#changes.close(() => closedError(this.name));
+    this.#changesDropped?.forget();
+    this.#changes?.close(() => closedError(this.name));
     letGo(this.#held, 'close');
   }
 
