@@ -114,7 +114,7 @@ export function posixBackend(): RegionBackend {
       const wanted = request.kind ?? 'region';
       let kind = kindOf(fd, st.size);
       if (kind === 'unready') {
-        // 32 bytes of zeros: a foreign creator between its open and its write only for a moment;
+        // Zeros where a magic belongs: a foreign creator between its open and its write only for a moment;
         // after that, a region like any other.
         if (wanted !== 'region' && Date.now() - st.mtimeMs < UNSIZED_GRACE_MS) {
           Object.assign(busy, UNREADY);
