@@ -1,6 +1,10 @@
 // Errors shaped like Node's own (lib/internal/errors.js): system errors carry `code`, a negative
 // `errno` as Node reports it, `syscall` and `path`; argument errors carry Node's ERR_* codes.
+import os from 'node:os';
 import { getSystemErrorMap, inspect } from 'node:util';
+
+// Codes libuv has no entry for, with their Linux numbers (<errno.h>) where os.constants lacks them.
+const LINUX_ONLY: Record<string, number> = { EOWNERDEAD: 130, ENOTRECOVERABLE: 131 };
 
 export interface SharedMemoryErrorFields {
   /** The region's name as the caller gave it. */
@@ -29,14 +33,27 @@ function describe(code: string): { errno: number; message: string } | undefined 
     errnoByCode = new Map();
     for (const [errno, [name, message]] of getSystemErrorMap()) errnoByCode.set(name, { errno, message });
   }
-  return errnoByCode.get(code);
+  const known = errnoByCode.get(code);
+  if (known) return known;
+  // Not a libuv error (EDEADLK, EOWNERDEAD): the OS's own number, negative as Node reports it.
+  const errno = (os.constants.errno as Record<string, number>)[code] ?? (process.platform === 'linux' ? LINUX_ONLY[code] : undefined);
+  return errno === undefined ? undefined : { errno: -errno, message: DESCRIPTIONS[code] ?? code };
 }
+
+const DESCRIPTIONS: Record<string, string> = {
+  EDEADLK: 'resource deadlock avoided',
+  EOWNERDEAD: 'owner died',
+  ENOTRECOVERABLE: 'state not recoverable',
+};
 
 /** Node's code (`ENOENT`) for a positive C errno of this OS. */
 export function codeForErrno(errno: number): string {
   // libuv reports POSIX errors as -errno, so its table is keyed by the negative number.
   const entry = getSystemErrorMap().get(-errno);
-  return entry ? entry[0] : `Unknown system error ${errno}`;
+  if (entry) return entry[0];
+  for (const [code, n] of Object.entries(os.constants.errno)) if (n === errno) return code;
+  if (process.platform === 'linux') for (const [code, n] of Object.entries(LINUX_ONLY)) if (n === errno) return code;
+  return `Unknown system error ${errno}`;
 }
 
 export function systemError(

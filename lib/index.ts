@@ -10,6 +10,8 @@ export {
   type ChangeWaitSyncOptions,
 } from './region/shared-memory.js';
 export { NamedEvent, type EventOptions, type WaitOptions } from './sync/named-event.js';
+export { NamedMutex, type MutexOptions, type LockOptions } from './sync/named-mutex.js';
+export { MutexGuard } from './sync/mutex-guard.js';
 export { AbortError } from './sync/wait-options.js';
 export { setSharedMem, getSharedMem, detachSharedMem } from './region/sample.js';
 export type { SystemError } from './errors.js';

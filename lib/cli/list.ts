@@ -28,7 +28,7 @@ interface Row {
   /** False for a name that is not UTF-8: no region name leads to it. */
   utf8: boolean;
   /** 'region', or a named event's or a region's change counter's object. */
-  kind: 'region' | 'event' | 'changes';
+  kind: 'region' | 'event' | 'changes' | 'mutex';
   pids: number[];
 }
 
@@ -98,6 +98,7 @@ function noteOf(r: Row): string {
   if (r.leftover) notes.push('leftover: released, holders gone');
   if (r.kind === 'event') notes.push('named event');
   if (r.kind === 'changes') notes.push("a region's change counter");
+  if (r.kind === 'mutex') notes.push('named mutex');
   return notes.join('; ');
 }
 

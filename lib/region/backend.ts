@@ -5,7 +5,7 @@ import type { ParsedName } from '../validate.js';
 export type OpenIntent = 'create' | 'open' | 'open-or-create';
 
 /** What an object is made for. POSIX has one type of object, and tells them apart by content. */
-export type ObjectKind = 'region' | 'event' | 'changes';
+export type ObjectKind = 'region' | 'event' | 'changes' | 'mutex';
 
 export interface OpenRequest {
   name: ParsedName;

@@ -57,8 +57,53 @@ export interface ChangeCounterRequest {
   mode: number;
 }
 
+export interface MutexRequest {
+  name: ParsedName;
+  intent: OpenIntent;
+  /** POSIX: permission bits of a new mutex object. */
+  mode: number;
+  /** Windows: the new mutex's security descriptor, as an SDDL string. */
+  securityDescriptor: string | undefined;
+}
+
+/**
+ * What an attempt to lock gives: `locked`; `abandoned` (locked, and the previous owner ended
+ * holding it: WAIT_ABANDONED, EOWNERDEAD; the lock is usable again at once); `busy` (another
+ * thread holds it); `deadlock` (this thread holds it already, through any handle of the object).
+ */
+export type LockAttempt = 'locked' | 'abandoned' | 'busy' | 'deadlock';
+export type Acquired = 'locked' | 'abandoned';
+
+/**
+ * A named mutex. Its owner is the thread that locked it (as in Win32 and pthreads): only that
+ * thread unlocks it, and a thread that ends holding it abandons it to the next locker.
+ */
+export interface NativeMutex {
+  created: boolean;
+  /** The OS name, for messages. */
+  path: string;
+  /** Locks it if it is free now; never waits. */
+  tryLock(): LockAttempt;
+  /**
+   * Blocks this thread for at most `timeoutMs` (`Infinity`: no limit) until it holds the lock;
+   * `busy` at the timeout. Sleeps in slices, so that a worker can still be terminated.
+   */
+  lockSync(timeoutMs: number): LockAttempt;
+  /**
+   * Calls `done` on this thread once this thread holds the lock (perhaps before returning), or
+   * with `deadlock` if it holds it already. Never parks a libuv threadpool thread. After
+   * the cancel, `done` is never called and no lock is kept.
+   */
+  lockAsync(done: (outcome: Exclude<LockAttempt, 'busy'>) => void): CancelWait;
+  /** Releases the lock this thread holds; throws EPERM when it does not hold it. */
+  unlock(): void;
+  /** Lets go of the object. The core unlocks a lock still held and cancels pending waits first. */
+  close(): void;
+}
+
 export interface SyncBackend {
   openEvent(request: EventRequest): NativeEvent;
+  openMutex(request: MutexRequest): NativeMutex;
   /** Opens (or creates) the companion object that holds a region's change counter. */
   openChangeCounter(request: ChangeCounterRequest): NativeChangeCounter;
 }

@@ -6,10 +6,11 @@ import type { SyncBackend } from './backend.js';
 
 export function unsupportedSync(): SyncBackend {
   const refuse = (syscall: string, name: string): never => {
-    throw systemError('ENOSYS', syscall, { region: name, path: name }, `named events and change notifications are not implemented on ${process.platform} ${process.arch} yet`);
+    throw systemError('ENOSYS', syscall, { region: name, path: name }, `named events, mutexes and change notifications are not implemented on ${process.platform} ${process.arch} yet`);
   };
   return {
     openEvent: (request) => refuse('open', request.name.full),
     openChangeCounter: (request) => refuse('open', request.name.full),
+    openMutex: (request) => refuse('open', request.name.full),
   };
 }

@@ -25,6 +25,11 @@ export interface Watch {
   expected: number;
   /** Looks at the word; true when the wait is over (it has then called its own callback). */
   poll(): boolean;
+  /**
+   * The word's wakers wake one sleeper only (a mutex): a FUTEX_WAKE that the watcher thread
+   * receives for it and that no wait takes any more is passed on to another sleeper.
+   */
+  handOn?: boolean;
 }
 
 const PER_THREAD = FUTEX_WAITV_MAX - 1; // one entry is the control word
@@ -56,10 +61,13 @@ export class FutexWatcher {
   /** A thread reported a wake-up and sleeps until it is given a set again. */
   #reported = false;
   #scheduled = false;
+  /** Words watched with `handOn`: a watcher thread may sleep on one after its waits have ended. */
+  readonly #handOn = new Set<bigint>();
 
   /** Starts watching; `poll` runs at once and after every change. Returns the way to stop. */
   watch(w: Watch): () => void {
     if (w.poll()) return () => {};
+    if (w.handOn) this.#handOn.add(w.address);
     this.#watches.add(w);
     this.#schedulePublish();
     return () => {
@@ -161,6 +169,10 @@ export class FutexWatcher {
       else {
         this.#reported = true;
         this.#refresh();
+        const woken = (m as { woken?: unknown }).woken;
+        if (typeof woken === 'bigint' && this.#handOn.has(woken) && ![...this.#watches].some((w) => w.address === woken)) {
+          futex().wake(woken, 1);
+        }
       }
     });
     // A watcher thread that fails (no koffi in that thread, say) must not strand the waits.

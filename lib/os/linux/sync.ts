@@ -4,10 +4,12 @@ import type { SyncBackend } from '../../sync/backend.js';
 import type { RegionBackend } from '../../region/backend.js';
 import { openLinuxChangeCounter } from './change-counter.js';
 import { openLinuxEvent } from './event.js';
+import { openLinuxMutex } from './mutex.js';
 
 export function linuxSync(regions: RegionBackend): SyncBackend {
   return {
     openEvent: (request) => openLinuxEvent(regions, request),
     openChangeCounter: (request) => openLinuxChangeCounter(regions, request),
+    openMutex: (request) => openLinuxMutex(regions, request),
   };
 }

@@ -9,6 +9,10 @@
 // closes it at the worker's end), whose device and inode no other file has. Only that thread's
 // own code could otherwise close it. The main thread never ends before the process, so it keeps
 // no liveness descriptor and is never reaped.
+//
+// Gone also means the OS thread has ended, not only that Node closed its descriptors: a mapping
+// may hold a robust mutex (os/linux/mutex.ts) on the thread's robust list, which the kernel walks
+// when the thread exits. Unmapped before that, the mutex would never be marked abandoned.
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
@@ -16,7 +20,7 @@ import { O_TMPFILE, type Libc } from './libc.js';
 import { SHM_DIR } from './object-names.js';
 
 const SLOTS = 256;
-const HEADER = 4; // [0] liveness fd (-1: never reaped), [1..2] its dev and ino, [3] reaped flag
+const HEADER = 5; // [0] liveness fd (-1: never reaped), [1..2] its dev and ino, [3] reaped flag, [4] OS thread id
 const FIELDS = 3; // per slot: state, address, size
 const FREE = 0n;
 const LIVE = 1n;
@@ -60,6 +64,15 @@ export function orphanMappings(c: Libc): OrphanMappings {
     }
   }
 
+  /** This thread's id in the kernel (gettid), from /proc/thread-self -> "<pid>/task/<tid>"; 0 if unknown. */
+  function threadId(): bigint {
+    try {
+      return BigInt(/\/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))?.[1] ?? 0);
+    } catch {
+      return 0n;
+    }
+  }
+
   function announce(table: Table): void {
     channel.postMessage({ id: table.id, table: table.words });
   }
@@ -70,6 +83,7 @@ export function orphanMappings(c: Libc): OrphanMappings {
     words[0] = fd;
     words[1] = dev;
     words[2] = ino;
+    words[4] = tables.length ? tables[0]!.words[4]! : threadId();
     const table = { id: randomUUID(), words };
     tables.push(table);
     announce(table);
@@ -81,10 +95,12 @@ export function orphanMappings(c: Libc): OrphanMappings {
     if (fd < 0) return false;
     try {
       const st = fs.fstatSync(fd, { bigint: true });
-      return st.dev !== words[1] || st.ino !== words[2];
+      if (st.dev === words[1] && st.ino === words[2]) return false;
     } catch {
-      return true;
+      // closed: the thread has ended or is ending
     }
+    // /proc/self/task/<tid> outlives the thread's exit_robust_list() (it goes at release_task).
+    return !(words[4]! > 0n && fs.existsSync(`/proc/self/task/${words[4]}`));
   }
 
   return {

@@ -1,0 +1,201 @@
+// A named mutex on Linux: a 64-byte shm object (object-kinds.ts) holding glibc's robust,
+// process-shared, error-checking pthread_mutex_t at offset 16 (pthread-mutex.ts). Its owner is a
+// thread, as glibc and the kernel's robust list count it: a thread that ends holding it (SIGKILL,
+// worker.terminate(), process.exit()) has it marked FUTEX_OWNER_DIED by the kernel, and the next
+// locker gets it with EOWNERDEAD, which we make consistent at once and report as `abandoned`.
+//
+// Locking never waits inside glibc on this thread's event loop: tryLock is pthread_mutex_trylock,
+// which makes no system call when the mutex is free. An asynchronous wait sets FUTEX_WAITERS in
+// the lock word (as glibc's own waiters do, so that the unlocker wakes one sleeper) and lets the
+// futex watcher thread (futex-watcher.ts) sleep on the word; when the word changes this thread
+// tries again. Because the unlocker wakes only one sleeper, a wake-up this thread receives and
+// does not use is passed on (at cancel, and by the watcher: Watch.handOn), and a lock taken after waiting
+// keeps FUTEX_WAITERS set, as glibc's pthread_mutex_lock does, so that the next unlock wakes the
+// others.
+//
+// The mapping of a mutex this thread holds is never unmapped: the robust list points into it.
+// close() unlocks first; a worker that ends keeps its mappings until its OS thread is gone
+// (posix/orphan-mappings.ts), so the kernel can still mark what it held.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { CancelWait, LockAttempt, MutexRequest, NativeMutex } from '../../sync/backend.js';
+import type { RegionBackend } from '../../region/backend.js';
+import { codeForErrno, systemError } from '../../errors.js';
+import { MUTEX_OBJECT_BYTES, MUTEX_OFFSET, mutexHeader } from '../posix/object-kinds.js';
+import { CLOCK_MONOTONIC, MAX_SLEEP_MS, futex } from './futex.js';
+import { futexWatcher, type Watch } from './futex-watcher.js';
+import { FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, LOCK_WORD_OFFSET, initialMutexBytes, pthreadMutex } from './pthread-mutex.js';
+
+const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
+const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
+const LOCK = (MUTEX_OFFSET + LOCK_WORD_OFFSET) / 4;
+
+let tid: number | undefined;
+/** This thread's id in the kernel: what glibc writes into the lock word of a mutex it holds. */
+function threadId(): number {
+  return (tid ??= Number(/\/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))![1]));
+}
+
+/** This thread's pending asynchronous locks per mutex object, oldest first (shared by its handles). */
+const pendingByObject = new Map<string, (() => boolean)[]>();
+
+export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): NativeMutex {
+  const p = pthreadMutex();
+  const native = regions.open({
+    name: request.name,
+    intent: request.intent,
+    size: MUTEX_OBJECT_BYTES,
+    readOnly: false,
+    mode: request.mode,
+    persist: false,
+    securityDescriptor: undefined,
+    kind: 'mutex',
+    header: mutexHeader(initialMutexBytes()),
+  });
+  const words = new Uint32Array(native.view, 0, MUTEX_OBJECT_BYTES / 4);
+  const mutex = new Uint8Array(native.view, MUTEX_OFFSET, MUTEX_OBJECT_BYTES - MUTEX_OFFSET);
+  const lockAddress = native.address + BigInt(LOCK * 4);
+  const fields = { region: request.name.full, path: native.path };
+  const key = native.identity?.() ?? native.path;
+  const fx = futex();
+  const deadline = Buffer.alloc(16); // struct timespec, 64-bit
+  const queue = (): (() => boolean)[] => {
+    let q = pendingByObject.get(key);
+    if (!q) pendingByObject.set(key, (q = []));
+    return q;
+  };
+  const heldHere = () => (Atomics.load(words, LOCK) & FUTEX_TID_MASK) === threadId();
+
+  function outcome(r: number, syscall: string): LockAttempt {
+    if (r === 0) return 'locked';
+    if (r === EBUSY || r === ETIMEDOUT) return 'busy';
+    if (r === EDEADLK) return 'deadlock';
+    if (r === EOWNERDEAD) {
+      // The data may be half-written, but the lock itself is sound again: as Win32 hands over an
+      // abandoned mutex, the caller is told, and nobody after it is.
+      p.pthread_mutex_consistent(mutex);
+      return 'abandoned';
+    }
+    // ENOTRECOVERABLE: a program unlocked it after EOWNERDEAD without pthread_mutex_consistent().
+    throw systemError(codeForErrno(r), syscall, fields);
+  }
+
+  /** Sets FUTEX_WAITERS while someone holds the lock; the word it then holds, or 0 if free. */
+  function announceWaiter(): number {
+    for (;;) {
+      const v = Atomics.load(words, LOCK);
+      if ((v & FUTEX_TID_MASK) === 0 || (v & FUTEX_OWNER_DIED) !== 0) return 0;
+      if ((v & FUTEX_WAITERS) !== 0) return v;
+      if (Atomics.compareExchange(words, LOCK, v, (v | FUTEX_WAITERS) >>> 0) === v) return (v | FUTEX_WAITERS) >>> 0;
+    }
+  }
+
+  /** Wakes one sleeper, in place of a wake-up this thread may have taken and will not use. */
+  function passOnWake(): void {
+    if ((Atomics.load(words, LOCK) & FUTEX_WAITERS) !== 0) fx.wake(lockAddress, 1);
+  }
+
+  /** Lets this thread's pending waits, oldest first, try for the lock now. */
+  function serve(): void {
+    const pending = pendingByObject.get(key);
+    if (!pending) return;
+    for (let i = 0; i < pending.length; ) {
+      if (pending[i]!()) continue; // it removed itself
+      i++;
+    }
+  }
+
+  return {
+    created: native.created,
+    path: native.path,
+    tryLock() {
+      return outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+    },
+    lockSync(timeoutMs) {
+      const first = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+      if (first !== 'busy') return first;
+      const end = process.hrtime.bigint() + BigInt(Math.round(Math.min(timeoutMs, 1e15) * 1e6));
+      for (;;) {
+        const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, as libuv reads it
+        if (now >= end) return 'busy';
+        const slice = now + BigInt(MAX_SLEEP_MS) * 1_000_000n;
+        const at = slice < end ? slice : end;
+        deadline.writeBigInt64LE(at / 1_000_000_000n, 0);
+        deadline.writeBigInt64LE(at % 1_000_000_000n, 8);
+        const r = p.pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, deadline) as number;
+        if (r === ETIMEDOUT || r === EINTR) continue;
+        return outcome(r, 'pthread_mutex_clocklock');
+      }
+    },
+    lockAsync(done): CancelWait {
+      if (heldHere()) {
+        done('deadlock');
+        return () => {};
+      }
+      serve();
+      if (!pendingByObject.has(key)) {
+        const now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+        if (now !== 'busy') {
+          done(now);
+          return () => {};
+        }
+      }
+      let live = true;
+      let stop: (() => void) | undefined;
+      const watch: Watch = {
+        address: lockAddress,
+        expected: 0,
+        handOn: true,
+        poll: () => {
+          serve();
+          // Sleep on the word as it is now (FUTEX_WAITERS set), never on a stale value.
+          if (live) watch.expected = announceWaiter() || Atomics.load(words, LOCK);
+          return !live;
+        },
+      };
+      const leave = (used: boolean) => {
+        if (!live) return;
+        live = false;
+        const pending = queue();
+        const i = pending.indexOf(attempt);
+        if (i >= 0) pending.splice(i, 1);
+        if (pending.length === 0) pendingByObject.delete(key);
+        stop?.();
+        // The watcher may have taken the unlocker's one wake-up for this wait: pass it on. One it
+        // takes later, while it still sleeps on the word, it passes on itself (handOn).
+        if (!used) passOnWake();
+      };
+      const attempt = (): boolean => {
+        if (!live || pendingByObject.get(key)?.[0] !== attempt) return false;
+        // Held by this thread through another wait or lockSync: this one waits for its unlock.
+        if (heldHere()) return false;
+        const now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+        if (now === 'busy') {
+          watch.expected = announceWaiter();
+          // Freed between the try and the flag: look again rather than sleep on a stale value.
+          if (watch.expected === 0) return attempt();
+          return false;
+        }
+        // Taken after sleeping: keep FUTEX_WAITERS, or the others asleep on the word stay asleep.
+        Atomics.or(words, LOCK, FUTEX_WAITERS);
+        leave(true);
+        done(now as Exclude<LockAttempt, 'busy'>);
+        return true;
+      };
+      queue().push(attempt);
+      stop = futexWatcher().watch(watch);
+      return () => leave(false);
+    },
+    unlock() {
+      const r = p.pthread_mutex_unlock(mutex) as number;
+      if (r !== 0) throw systemError(codeForErrno(r), 'pthread_mutex_unlock', fields, r === os.constants.errno.EPERM ? 'the mutex is not held by this thread' : undefined);
+      serve();
+    },
+    close() {
+      // Never unmap a mutex this thread holds: the kernel's robust list points into the mapping.
+      if (heldHere()) p.pthread_mutex_unlock(mutex);
+      native.release();
+      native.unmap();
+    },
+  };
+}
