@@ -1,22 +1,24 @@
-// For the NamedEvent suites: child processes and worker threads that open, set and wait on named
-// events through the built package (fixtures/event-actor.mjs), and events closed after each test.
+// For the NamedEvent and NamedMutex suites: child processes and worker threads that use named
+// events (fixtures/event-actor.mjs) or mutexes (fixtures/mutex-actor.mjs) through the built
+// package, and objects closed after each test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach } from 'vitest';
-import type { NamedEvent } from '../lib/index.js';
+import type { NamedEvent, NamedMutex } from '../lib/index.js';
 
 export const EVENT_ACTOR = fileURLToPath(new URL('./fixtures/event-actor.mjs', import.meta.url));
+export const MUTEX_ACTOR = fileURLToPath(new URL('./fixtures/mutex-actor.mjs', import.meta.url));
 export const DIST = new URL('../dist/index.js', import.meta.url).href;
 
 export type Line = Record<string, unknown> & { op: string; tag?: string; ok: boolean };
 
 const actors: EventActor[] = [];
-const events: NamedEvent[] = [];
+const events: (NamedEvent | NamedMutex)[] = [];
 const workers: Worker[] = [];
 
 /** Closes after the test. */
-export function trackEvent<T extends NamedEvent>(ev: T): T {
+export function trackEvent<T extends NamedEvent | NamedMutex>(ev: T): T {
   events.push(ev);
   return ev;
 }
@@ -27,7 +29,7 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
 
-/** A child process running event-actor.mjs. */
+/** A child process running event-actor.mjs, or another actor fixture (`fixture`). */
 export class EventActor {
   readonly child: ChildProcess;
   readonly lines: Line[] = [];
@@ -36,8 +38,8 @@ export class EventActor {
   #stderr = '';
 
   /** With no `script`, it takes commands on stdin; with one, it runs them and ends. */
-  constructor(script: object[] = [], options: { command?: string[]; env?: NodeJS.ProcessEnv } = {}) {
-    const argv = [EVENT_ACTOR, ...script.map((c) => JSON.stringify(c))];
+  constructor(script: object[] = [], options: { command?: string[]; env?: NodeJS.ProcessEnv; fixture?: string } = {}) {
+    const argv = [options.fixture ?? EVENT_ACTOR, ...script.map((c) => JSON.stringify(c))];
     const [cmd, ...pre] = options.command ?? [process.execPath];
     this.child = spawn(cmd!, [...pre, ...(options.command ? [process.execPath] : []), ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -95,8 +97,8 @@ export class EventActor {
     return this.next((l) => l.op === cmd.op && l.tag === tag);
   }
 
-  /** Starts a wait ('wait' or 'waitSync'); resolves once the child said it started, with the answer to come. */
-  async startWait(op: 'wait' | 'waitSync', timeout?: number, id?: string): Promise<{ result: Promise<Line>; tag: string }> {
+  /** Starts a wait ('wait' or 'waitSync', 'lock' or 'lockSync'); resolves once the child said it started, with the answer to come. */
+  async startWait(op: 'wait' | 'waitSync' | 'lock' | 'lockSync', timeout?: number, id?: string): Promise<{ result: Promise<Line>; tag: string }> {
     const tag = `${op}-${Math.random()}`;
     this.send({ op, timeout, id, tag });
     await this.next((l) => l.op === 'started' && l.tag === tag);
@@ -115,9 +117,9 @@ export class EventActor {
   }
 }
 
-/** Opens an event in a new actor; resolves once it is open. */
-export async function actorWith(name: string, options?: object, how = 'open'): Promise<EventActor> {
-  const a = new EventActor();
+/** Opens an event (or with `fixture` MUTEX_ACTOR, a mutex) in a new actor; resolves once it is open. */
+export async function actorWith(name: string, options?: object, how = 'open', fixture = EVENT_ACTOR): Promise<EventActor> {
+  const a = new EventActor([], { fixture });
   const opened = await a.request({ op: 'open', how, name, options });
   if (!opened.ok) throw new Error(`actor could not open ${name}: ${JSON.stringify(opened)}`);
   return a;
@@ -125,12 +127,13 @@ export async function actorWith(name: string, options?: object, how = 'open'): P
 
 /**
  * A worker thread that loads the built package and runs `body` (an async function body with
- * NamedEvent, workerData and say(message) in scope); terminated after the test if still running.
+ * NamedEvent, NamedMutex, SharedMemory, workerData and say(message) in scope); terminated after
+ * the test if still running.
  */
 export function eventWorker(body: string, data: Record<string, unknown>): { worker: Worker; messages: unknown[]; next: () => Promise<unknown> } {
   const source = `const { parentPort, workerData } = require('node:worker_threads');
 const say = (m) => parentPort.postMessage(m);
-import(workerData.dist).then(async ({ NamedEvent }) => { ${body} }).catch((e) => say({ error: String(e && e.stack || e), code: e && e.code }));`;
+import(workerData.dist).then(async ({ NamedEvent, NamedMutex, SharedMemory }) => { ${body} }).catch((e) => say({ error: String(e && e.stack || e), code: e && e.code }));`;
   const worker = new Worker(source, { eval: true, workerData: { ...data, dist: DIST } });
   workers.push(worker);
   const messages: unknown[] = [];

@@ -8,6 +8,10 @@ import {
   DEFAULT_SIZE,
   AbortError,
   NamedEvent,
+  NamedMutex,
+  MutexGuard,
+  type MutexOptions,
+  type LockOptions,
   SharedMemory,
   detachSharedMem,
   getSharedMem,
@@ -33,6 +37,8 @@ describe('public types', () => {
       | 'getSharedMem'
       | 'detachSharedMem'
       | 'NamedEvent'
+      | 'NamedMutex'
+      | 'MutexGuard'
       | 'AbortError'
     >();
     expectTypeOf<typeof DEFAULT_NAME>().toEqualTypeOf<'dllmemfilemap'>();
@@ -140,6 +146,26 @@ describe('public types', () => {
     // @ts-expect-error: no unknown options
     expectTypeOf(NamedEvent.open).toBeCallableWith('x', { manual: true });
     expectTypeOf<AbortError>().toExtend<Error>();
+  });
+
+  it('a named mutex: open, lock with a guard, dispose', () => {
+    for (const open of [NamedMutex.open, NamedMutex.create]) {
+      expectTypeOf(open).toEqualTypeOf<(name: string, options?: MutexOptions) => NamedMutex>();
+    }
+    expectTypeOf(NamedMutex.openExisting).toEqualTypeOf<(name: string) => NamedMutex>();
+    expectTypeOf<MutexOptions>().toEqualTypeOf<{ mode?: number; securityDescriptor?: string }>();
+    expectTypeOf<LockOptions>().toEqualTypeOf<{ timeout?: number; signal?: AbortSignal }>();
+    expectTypeOf<NamedMutex['lock']>().toEqualTypeOf<(options?: LockOptions) => Promise<MutexGuard>>();
+    expectTypeOf<NamedMutex['tryLock']>().toEqualTypeOf<() => MutexGuard | null>();
+    expectTypeOf<NamedMutex['lockSync']>().toEqualTypeOf<(timeout?: number) => MutexGuard>();
+    expectTypeOf<NamedMutex['withLock']>().toEqualTypeOf<<T>(fn: (guard: MutexGuard) => T | Promise<T>, options?: LockOptions) => Promise<T>>();
+    expectTypeOf<NamedMutex['created']>().toEqualTypeOf<boolean>();
+    expectTypeOf<MutexGuard['abandoned']>().toEqualTypeOf<boolean>();
+    expectTypeOf<MutexGuard['unlock']>().toEqualTypeOf<() => void>();
+    expectTypeOf<NamedMutex>().toExtend<Disposable>();
+    expectTypeOf<MutexGuard>().toExtend<Disposable>();
+    // @ts-expect-error: no unknown options
+    expectTypeOf(NamedMutex.open).toBeCallableWith('x', { recursive: true });
   });
 
   it('the sample API', () => {

@@ -29,6 +29,14 @@ import { FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, LOCK_WORD_OFFSET, init
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
 const LOCK = (MUTEX_OFFSET + LOCK_WORD_OFFSET) / 4;
+/** glibc's __data.__kind (offset 16 of pthread_mutex_t on 64-bit Linux): type, robust, pshared, PI and PP bits. */
+const KIND = (MUTEX_OFFSET + 16) / 4;
+
+let expectedKind: number | undefined;
+/** The __kind glibc's initialiser writes for our robust, process-shared, error-checking mutex (0x92). */
+function mutexKind(): number {
+  return (expectedKind ??= Buffer.from(initialMutexBytes()).readUInt32LE(16));
+}
 
 let tid: number | undefined;
 /** This thread's id in the kernel: what glibc writes into the lock word of a mutex it holds. */
@@ -56,6 +64,28 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
   const mutex = new Uint8Array(native.view, MUTEX_OFFSET, MUTEX_OBJECT_BYTES - MUTEX_OFFSET);
   const lockAddress = native.address + BigInt(LOCK * 4);
   const fields = { region: request.name.full, path: native.path };
+  // Any other kind is not ours to drive: glibc asserts on some (a priority-inheritance kind with
+  // FUTEX_OWNER_DIED in the word, or a robust one whose owner is gone: abort() of this process),
+  // and a non-robust one would never be handed on when its holder dies. Checked again before each
+  // call, as a writer of the object may change it after the open.
+  const wrongKind = () => {
+    const kind = Atomics.load(words, KIND);
+    return kind === mutexKind()
+      ? undefined
+      : systemError('EINVAL', 'pthread_mutex_lock', fields, `the object's pthread mutex is not a robust, process-shared, error-checking one (__kind 0x${kind.toString(16)}, not 0x${mutexKind().toString(16)})`);
+  };
+  {
+    const bad = wrongKind();
+    if (bad) {
+      native.release();
+      native.unmap();
+      throw bad;
+    }
+  }
+  const checked = () => {
+    const bad = wrongKind();
+    if (bad) throw bad;
+  };
   const key = native.identity?.() ?? native.path;
   const fx = futex();
   const deadline = Buffer.alloc(16); // struct timespec, 64-bit
@@ -66,7 +96,16 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
   };
   const heldHere = () => (Atomics.load(words, LOCK) & FUTEX_TID_MASK) === threadId();
 
+  /** This handle locked it (its mapping is the one on the robust list). */
+  let held = false;
+
   function outcome(r: number, syscall: string): LockAttempt {
+    const o = attemptOf(r, syscall);
+    if (o === 'locked' || o === 'abandoned') held = true;
+    return o;
+  }
+
+  function attemptOf(r: number, syscall: string): LockAttempt {
     if (r === 0) return 'locked';
     if (r === EBUSY || r === ETIMEDOUT) return 'busy';
     if (r === EDEADLK) return 'deadlock';
@@ -109,9 +148,11 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     created: native.created,
     path: native.path,
     tryLock() {
+      checked();
       return outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
     },
     lockSync(timeoutMs) {
+      checked();
       const first = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
       if (first !== 'busy') return first;
       const end = process.hrtime.bigint() + BigInt(Math.round(Math.min(timeoutMs, 1e15) * 1e6));
@@ -122,12 +163,14 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         const at = slice < end ? slice : end;
         deadline.writeBigInt64LE(at / 1_000_000_000n, 0);
         deadline.writeBigInt64LE(at % 1_000_000_000n, 8);
+        checked();
         const r = p.pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, deadline) as number;
         if (r === ETIMEDOUT || r === EINTR) continue;
         return outcome(r, 'pthread_mutex_clocklock');
       }
     },
     lockAsync(done): CancelWait {
+      checked();
       if (heldHere()) {
         done('deadlock');
         return () => {};
@@ -169,6 +212,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         if (!live || pendingByObject.get(key)?.[0] !== attempt) return false;
         // Held by this thread through another wait or lockSync: this one waits for its unlock.
         if (heldHere()) return false;
+        checked();
         const now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
         if (now === 'busy') {
           watch.expected = announceWaiter();
@@ -187,13 +231,15 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       return () => leave(false);
     },
     unlock() {
+      checked();
       const r = p.pthread_mutex_unlock(mutex) as number;
       if (r !== 0) throw systemError(codeForErrno(r), 'pthread_mutex_unlock', fields, r === os.constants.errno.EPERM ? 'the mutex is not held by this thread' : undefined);
+      held = false;
       serve();
     },
     close() {
-      // Never unmap a mutex this thread holds: the kernel's robust list points into the mapping.
-      if (heldHere()) p.pthread_mutex_unlock(mutex);
+      // Never unmap a mutex locked through this mapping: the kernel's robust list points into it.
+      if (held && heldHere()) p.pthread_mutex_unlock(mutex);
       native.release();
       native.unmap();
     },
