@@ -180,7 +180,8 @@ export function check(ok: unknown, syscall: string, fields: SharedMemoryErrorFie
   if (!ok) throw winError(api().k32.GetLastError() as number, syscall, fields, OBJECT_KIND);
 }
 
-function securityAttributes(sddl: string | undefined, fields: SharedMemoryErrorFields) {
+/** SECURITY_ATTRIBUTES for an SDDL string (null without one); call `free` once the object is made. Shared with mutex-api.ts. */
+export function securityAttributes(sddl: string | undefined, fields: SharedMemoryErrorFields) {
   if (sddl === undefined) return { attributes: null, free() {} };
   const { k32 } = api();
   advapi ??= bind('advapi32.dll', ADVAPI32);
