@@ -92,9 +92,10 @@ export interface NativeMutex {
   /**
    * Calls `done` on this thread once this thread holds the lock (perhaps before returning), or
    * with `deadlock` if it holds it already. Never parks a libuv threadpool thread. After
-   * the cancel, `done` is never called and no lock is kept.
+   * the cancel, `done` is never called and no lock is kept. An error met after the wait began
+   * (ENOTRECOVERABLE, say) is handed to `done`, never thrown: it would be thrown on no caller's stack.
    */
-  lockAsync(done: (outcome: Exclude<LockAttempt, 'busy'>) => void): CancelWait;
+  lockAsync(done: (outcome: Exclude<LockAttempt, 'busy'> | Error) => void): CancelWait;
   /** Releases the lock this thread holds; throws EPERM when it does not hold it. */
   unlock(): void;
   /** Lets go of the object. The core unlocks a lock still held and cancels pending waits first. */

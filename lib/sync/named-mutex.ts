@@ -135,8 +135,21 @@ export class NamedMutex implements Disposable {
       return Promise.reject(e);
     }
     return this.#waits
-      .start<LockAttempt>({ begin: (done) => native.lockAsync(done), timeoutMs, atTimeout: () => native.tryLock(), signal })
+      .start<LockAttempt | Error>({
+        begin: (done) => native.lockAsync(done),
+        timeoutMs,
+        // Runs in a timer: an error thrown there would be uncaught, so it is handed on instead.
+        atTimeout: () => {
+          try {
+            return native.tryLock();
+          } catch (e) {
+            return e as Error;
+          }
+        },
+        signal,
+      })
       .then((attempt) => {
+        if (attempt instanceof Error) throw attempt;
         // Closed between the lock and this continuation: close() let go of it already.
         if (!this.#native) throw closedError(this.name, 'Named mutex');
         const guard = this.#take(attempt, 'lock');

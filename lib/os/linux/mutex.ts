@@ -28,6 +28,7 @@ import { FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, LOCK_WORD_OFFSET, init
 
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
+const ENOTRECOVERABLE = 131; // <errno.h> (Linux)
 const LOCK = (MUTEX_OFFSET + LOCK_WORD_OFFSET) / 4;
 /** glibc's __data.__kind (offset 16 of pthread_mutex_t on 64-bit Linux): type, robust, pshared, PI and PP bits. */
 const KIND = (MUTEX_OFFSET + 16) / 4;
@@ -116,7 +117,26 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       return 'abandoned';
     }
     // ENOTRECOVERABLE: a program unlocked it after EOWNERDEAD without pthread_mutex_consistent().
+    if (r === ENOTRECOVERABLE) letGoOfUnrecoverable();
     throw systemError(codeForErrno(r), syscall, fields);
+  }
+
+  /**
+   * glibc's pthread_mutex_trylock (2.36 at least) returns ENOTRECOVERABLE with our thread id left
+   * in the lock word (it unlocks only `if (oldval == id)`, and oldval is then 0): this thread would
+   * then get EDEADLK, others EBUSY, and a pthread_mutex_lock() of theirs would sleep for ever.
+   * Nobody can hold a mutex that is not recoverable, so the word goes back to 0, and every sleeper
+   * is woken to be told ENOTRECOVERABLE in turn.
+   */
+  function letGoOfUnrecoverable(): void {
+    for (;;) {
+      const v = Atomics.load(words, LOCK);
+      if ((v & FUTEX_TID_MASK) !== threadId()) return;
+      if (Atomics.compareExchange(words, LOCK, v, 0) === v) {
+        if ((v & FUTEX_WAITERS) !== 0) fx.wake(lockAddress, 0x7fffffff);
+        return;
+      }
+    }
   }
 
   /** Sets FUTEX_WAITERS while someone holds the lock; the word it then holds, or 0 if free. */
@@ -212,8 +232,17 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         if (!live || pendingByObject.get(key)?.[0] !== attempt) return false;
         // Held by this thread through another wait or lockSync: this one waits for its unlock.
         if (heldHere()) return false;
-        checked();
-        const now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+        let now: LockAttempt;
+        try {
+          checked();
+          now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
+        } catch (e) {
+          // ENOTRECOVERABLE, or a kind changed under us: this wait's error. Thrown here it would
+          // reach the watcher's message handler (an uncaught exception) or another handle's unlock().
+          leave(false);
+          done(e as Error);
+          return true;
+        }
         if (now === 'busy') {
           watch.expected = announceWaiter();
           // Freed between the try and the flag: look again rather than sleep on a stale value.
@@ -231,7 +260,9 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       return () => leave(false);
     },
     unlock() {
-      checked();
+      // The holder puts back a kind a writer changed while it held the lock: glibc must unlock it
+      // as the kind it was locked as (and take it off this thread's robust list).
+      if (heldHere() && wrongKind()) Atomics.store(words, KIND, mutexKind());
       const r = p.pthread_mutex_unlock(mutex) as number;
       if (r !== 0) throw systemError(codeForErrno(r), 'pthread_mutex_unlock', fields, r === os.constants.errno.EPERM ? 'the mutex is not held by this thread' : undefined);
       held = false;
@@ -239,7 +270,10 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     },
     close() {
       // Never unmap a mutex locked through this mapping: the kernel's robust list points into it.
-      if (held && heldHere()) p.pthread_mutex_unlock(mutex);
+      if (held && heldHere()) {
+        if (wrongKind()) Atomics.store(words, KIND, mutexKind());
+        p.pthread_mutex_unlock(mutex);
+      }
       native.release();
       native.unmap();
     },
