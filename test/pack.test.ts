@@ -110,7 +110,7 @@ region.close();
       created: true,
       DEFAULT_NAME: 'dllmemfilemap',
       DEFAULT_SIZE: 4096,
-      exports: ['AbortError', 'DEFAULT_NAME', 'DEFAULT_SIZE', 'NamedEvent', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
+      exports: ['AbortError', 'DEFAULT_NAME', 'DEFAULT_SIZE', 'MutexGuard', 'NamedEvent', 'NamedMutex', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
     });
   });
 
