@@ -18,7 +18,7 @@
 // then abandons the mutex again, to the next locker.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { CURRENT_PROCESS, DUPLICATE_SAME_ACCESS, mutexApi } from './mutex-api.js';
+import { CURRENT_PROCESS, DUPLICATE_SAME_ACCESS, ERROR_NOT_OWNER, mutexApi } from './mutex-api.js';
 import { winError } from './region.js';
 
 export const SLOTS = 256;
@@ -113,7 +113,7 @@ for (;;) {
 
 // ---- The JS thread's side -----------------------------------------------------------------------
 
-export type Grant = 'locked' | 'abandoned';
+export type Grant = 'locked' | 'abandoned' | Error;
 
 /** One lockAsync() handed to an owner thread; moved to a new owner if its owner retires. */
 export interface OwnerRequest {
@@ -141,6 +141,7 @@ class Owner {
   readonly entries = new Map<number, Entry>();
   readonly free: number[] = [];
   waiting = 0;
+  dead = false;
 
   constructor() {
     const k32 = mutexApi();
@@ -158,16 +159,25 @@ class Owner {
     });
     this.worker.unref();
     this.worker.on('message', (slot: number) => this.onMessage(slot));
-    this.worker.on('error', (err) => {
-      // Cannot happen short of a bug: make it seen rather than leave lock() pending forever.
-      process.nextTick(() => {
-        throw err;
-      });
-    });
-    this.worker.on('exit', () => {
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => {
+      this.dead = true;
       if (current === this) current = undefined;
       k32.CloseHandle(this.ctrl);
+      this.fail(new Error(`named-shm: the mutex owner thread ended (exit code ${code}) with locks pending`));
     });
+  }
+
+  /** The owner thread is gone (cannot happen short of a bug): its pending locks fail, its held ones were abandoned. */
+  private fail(err: Error): void {
+    this.dead = true;
+    for (const [slot, entry] of this.entries) {
+      if (entry.request.held) continue;
+      const rerouted = this.state(slot) === S.REROUTE; // a retired owner's, its message unread
+      this.drop(slot, true);
+      if (rerouted) ownerThread().add(entry);
+      else entry.done(err);
+    }
   }
 
   get retiring(): boolean {
@@ -236,6 +246,7 @@ class Owner {
 
   /** Has the owner thread run `cmd` on `slot`, and returns its Win32 error (0: done). */
   relay(cmd: number, slot: number): number {
+    if (this.dead) return ERROR_NOT_OWNER; // it ended, and Windows abandoned what it held
     this.i32[1] = cmd;
     this.i32[2] = slot;
     Atomics.store(this.i32, 0, 1);
@@ -249,7 +260,7 @@ class Owner {
 
 /** This thread's owner thread, started when first needed (and again after one retired). */
 function ownerThread(): Owner {
-  if (!current || current.retiring || current.free.length === 0) current = new Owner();
+  if (!current || current.dead || current.retiring || current.free.length === 0) current = new Owner();
   return current;
 }
 

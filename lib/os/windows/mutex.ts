@@ -89,6 +89,8 @@ export function openWindowsMutex(request: MutexRequest): NativeMutex {
       let settled = false;
       const ticket = lockThroughOwner(handle, keyNumber(key), (grant) => {
         settled = true;
+        // An error met after the wait began goes to `done`: it would be thrown on no caller's stack.
+        if (grant instanceof Error) return (done as (outcome: Error) => void)(grant);
         if (heldKeys.has(key)) {
           // This thread took it meanwhile through another path (tryLock on another handle cannot,
           // as the owner thread holds it; kept for safety): give it back and say so.
