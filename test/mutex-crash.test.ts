@@ -131,11 +131,13 @@ describe.runIf(isLinux)('waiters SIGKILLed while waiting', () => {
   });
 });
 
+// Each worker keeps its mutex reachable (globalThis.keep): a mutex and guard that are garbage are
+// closed by the FinalizationRegistry, which unlocks them, and the lock would not be abandoned.
 describe.runIf(isLinux)('threads and processes that end holding it', () => {
   it('worker.terminate() of a holder: the next lock() is abandoned, the one after not', async () => {
     const name = uniqueName('mxc');
     const m = open(name);
-    const w = eventWorker(`const m = NamedMutex.open(workerData.name); m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
+    const w = eventWorker(`const m = NamedMutex.open(workerData.name); globalThis.keep = m; m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
     expect(await w.next()).toBe('held');
     const ours = m.lock({ timeout: NEVER });
     await w.worker.terminate();
@@ -157,7 +159,7 @@ describe.runIf(isLinux)('threads and processes that end holding it', () => {
   it('a worker that calls process.exit() holding it (ends its thread): the next lock() is abandoned', async () => {
     const name = uniqueName('mxc');
     const m = open(name);
-    const w = eventWorker(`const m = NamedMutex.open(workerData.name); m.tryLock(); say('held'); setTimeout(() => process.exit(0), 10);`, { name });
+    const w = eventWorker(`const m = NamedMutex.open(workerData.name); globalThis.keep = m; m.tryLock(); say('held'); setTimeout(() => process.exit(0), 10);`, { name });
     expect(await w.next()).toBe('held');
     const g = await m.lock({ timeout: NEVER });
     expect(g.abandoned).toBe(true);
@@ -182,7 +184,7 @@ describe.runIf(isLinux)('threads and processes that end holding it', () => {
       script,
       `import { Worker } from 'node:worker_threads';
       const w = new Worker(\`const { parentPort, workerData } = require('node:worker_threads');
-        import(workerData.dist).then(({ NamedMutex }) => { const m = NamedMutex.open(workerData.name); m.tryLock(); parentPort.postMessage('held'); setInterval(() => {}, 1000); });\`,
+        import(workerData.dist).then(({ NamedMutex }) => { const m = NamedMutex.open(workerData.name); globalThis.keep = m; m.tryLock(); parentPort.postMessage('held'); setInterval(() => {}, 1000); });\`,
         { eval: true, workerData: { dist: process.env.DIST, name: process.env.NAME } });
       w.once('message', () => console.log('held'));`,
     );
@@ -212,7 +214,7 @@ describe.runIf(isLinux)('a terminated worker that held a mutex', () => {
   it('its mapping outlives it until its thread is gone: the mutex is abandoned to the next locker, never wedged', async () => {
     const name = uniqueName('mxc');
     const m = open(name);
-    const w = eventWorker(`const m = NamedMutex.open(workerData.name); m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
+    const w = eventWorker(`const m = NamedMutex.open(workerData.name); globalThis.keep = m; m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
     expect(await w.next()).toBe('held');
     expect(mappingsOf(name)).toBe(2);
     const terminated = w.worker.terminate();
@@ -227,7 +229,7 @@ describe.runIf(isLinux)('a terminated worker that held a mutex', () => {
   it('once its thread is gone, the next open in another thread unmaps its mapping', async () => {
     const name = uniqueName('mxc');
     const m = open(name);
-    const w = eventWorker(`const m = NamedMutex.open(workerData.name); m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
+    const w = eventWorker(`const m = NamedMutex.open(workerData.name); globalThis.keep = m; m.tryLock(); say('held'); setInterval(() => {}, 1000);`, { name });
     expect(await w.next()).toBe('held');
     await w.worker.terminate();
     const g = m.lockSync(NEVER);
@@ -259,7 +261,7 @@ describe.runIf(canPark)('holders parked by gdb inside glibc and SIGKILLed there'
     gdb.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const until = async (text: string) => {
       for (let i = 0; !out.includes(text); i++) {
-        if (i > 1500) throw new Error(`gdb never printed ${text}: ${out}`);
+        if (i > 6000) throw new Error(`gdb never printed ${text}: ${out}`);
         await delay(20);
       }
     };
@@ -283,7 +285,7 @@ describe.runIf(canPark)('holders parked by gdb inside glibc and SIGKILLed there'
       expect(m.tryLock()?.abandoned).toBe(false);
       m.close();
       await stillExcludes(name);
-    });
+    }, 180_000);
 
     it(`a holder SIGKILLed ${steps} instructions into pthread_mutex_unlock: the next locker gets the mutex, which still excludes`, async () => {
       const name = uniqueName('mxc');
@@ -299,6 +301,6 @@ describe.runIf(canPark)('holders parked by gdb inside glibc and SIGKILLed there'
       expect(m.tryLock()?.abandoned).toBe(false);
       m.close();
       await stillExcludes(name);
-    });
+    }, 180_000);
   }
 });
