@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { NamedEvent, NamedMutex, SharedMemory } from '../lib/index.js';
 import { windowsSync } from '../lib/os/windows/sync.js';
 import { parseName } from '../lib/validate.js';
-import { trackEvent } from './events-actor.js';
+import { eventWorker, trackEvent } from './events-actor.js';
 import { errorOf, isWindows, openTracked, track, uniqueName } from './helpers.js';
 import { EVENT_TOOL, sleep, startLines } from './windows-sync-helpers.js';
 
@@ -71,6 +71,25 @@ describe.runIf(isWindows)('Windows NamedMutex: opening', () => {
     expect(await rejectionOf(b.lock())).toMatchObject({ code: 'EDEADLK' });
     guard.unlock();
     b.tryLock()!.unlock();
+  });
+
+  it('lockSync() while a lock() of the same thread waits for the mutex ends with EDEADLK once that lock() got it, never hangs', async () => {
+    const name = uniqueName('mx');
+    const a = open(name);
+    const b = open(name);
+    // A worker holds it and lets go by its own timer.
+    const holder = eventWorker(
+      `const m = NamedMutex.open(workerData.name); const g = m.lockSync(); say('held');
+       setTimeout(() => { g.unlock(); say('released'); }, 300);`,
+      { name },
+    );
+    expect(await holder.next()).toBe('held');
+    const pending = a.lock();
+    // Blocked, so that the owner thread takes it for the pending lock() before this thread can
+    // read the news: this thread then holds it, and lockSync() must say so instead of waiting.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+    expect(errorOf(() => b.lockSync(3000))).toMatchObject({ code: 'EDEADLK' });
+    (await pending).unlock();
   });
 });
 

@@ -297,6 +297,13 @@ export function cancelOwnerRequest(request: OwnerRequest): void {
   }
 }
 
+/** The owner thread holds the request's mutex for this thread already, its message not yet read. */
+export function grantedUnread(request: OwnerRequest): boolean {
+  if (request.held || request.slot < 0 || request.owner.dead) return false;
+  const state = request.owner.state(request.slot);
+  return state === S.GRANTED || state === S.GRANTED_ABANDONED;
+}
+
 /** Has the owner thread release a lock it holds for this thread; returns the Win32 error (0: released). */
 export function unlockThroughOwner(request: OwnerRequest): number {
   const error = request.owner.relay(CMD.UNLOCK, request.slot);

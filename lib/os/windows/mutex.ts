@@ -25,12 +25,16 @@
 import type { CancelWait, LockAttempt, MutexRequest, NativeMutex } from '../../sync/backend.js';
 import { releaseAtWorkerExit } from './async-wait.js';
 import { attempt, mutexApi, notOwner, openNamedMutex, waitForMutex } from './mutex-api.js';
-import { cancelOwnerRequest, lockThroughOwner, unlockThroughOwner, type OwnerRequest } from './mutex-owner-thread.js';
+import { cancelOwnerRequest, grantedUnread, lockThroughOwner, unlockThroughOwner, type OwnerRequest } from './mutex-owner-thread.js';
 import { winError } from './region.js';
 
 /** The objects this JS thread holds, by key; and the small numbers the owner thread knows them by. */
 const heldKeys = new Set<string>();
 const keyNumbers = new Map<string, number>();
+/** This JS thread's lock() calls waiting in an owner thread, by key. */
+const pendingByKey = new Map<string, Set<OwnerRequest>>();
+/** How long lockSync() waits at a time while a lock() of this thread waits for the same mutex. */
+const LOOK_MS = 20;
 
 function keyOf(prefix: string, base: string): string {
   return `${prefix === 'Global\\' ? 'Global' : 'Local'}\\${base}`;
@@ -73,7 +77,19 @@ export function openWindowsMutex(request: MutexRequest): NativeMutex {
     },
     lockSync(timeoutMs: number): LockAttempt {
       if (heldKeys.has(key)) return 'deadlock';
-      return took(waitForMutex(handle, timeoutMs, fields), 'self');
+      const pending = pendingByKey.get(key);
+      if (!pending) return took(waitForMutex(handle, timeoutMs, fields), 'self');
+      // A lock() of this thread waits for the same mutex in the owner thread, which may take it
+      // while this thread is blocked here: then this thread holds it, and waiting on would never
+      // end. Look between short waits.
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        if ([...pending].some(grantedUnread)) return 'deadlock';
+        const left = deadline - performance.now();
+        const outcome = waitForMutex(handle, Math.max(0, Math.min(left, LOOK_MS)), fields);
+        if (outcome !== 'busy') return took(outcome, 'self');
+        if (left <= LOOK_MS) return 'busy';
+      }
     },
     lockAsync(done): CancelWait {
       if (heldKeys.has(key)) {
@@ -87,8 +103,14 @@ export function openWindowsMutex(request: MutexRequest): NativeMutex {
         return () => {};
       }
       let settled = false;
-      const ticket = lockThroughOwner(handle, keyNumber(key), (grant) => {
+      const leave = () => {
         settled = true;
+        const pending = pendingByKey.get(key);
+        pending?.delete(ticket);
+        if (pending?.size === 0) pendingByKey.delete(key);
+      };
+      const ticket = lockThroughOwner(handle, keyNumber(key), (grant) => {
+        leave();
         // An error met after the wait began goes to `done`: it would be thrown on no caller's stack.
         if (grant instanceof Error) return (done as (outcome: Error) => void)(grant);
         if (heldKeys.has(key)) {
@@ -101,9 +123,12 @@ export function openWindowsMutex(request: MutexRequest): NativeMutex {
         took(grant, ticket);
         done(grant);
       });
+      let pending = pendingByKey.get(key);
+      if (!pending) pendingByKey.set(key, (pending = new Set()));
+      pending.add(ticket);
       return () => {
         if (settled) return;
-        settled = true;
+        leave();
         cancelOwnerRequest(ticket);
       };
     },
