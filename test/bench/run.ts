@@ -3,10 +3,12 @@
 // run. Every case runs every implementation once per round, in an order that turns from round to
 // round; every ratio is taken within a round, then summarized over the rounds.
 //
-//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [--rounds N] [--quick] [--no-write]
+//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [--rounds N] [--quick] [--no-write]
 //
-// Sections: `regions` (the cases above) and `wake` (wake-up latency and notify(), issue 10:
-// test/bench/wake.ts); both when none is named (`npm run bench -- wake` runs only that one).
+// Sections: `regions` (the cases above), `wake` (wake-up latency and notify(), issue 10:
+// test/bench/wake.ts) and `mutex` (NamedMutex uncontended, handed off and under contention,
+// issue 11: test/bench/mutex.ts); all when none is named (`npm run bench -- wake` runs only that
+// one).
 // --quick: 3 short rounds (a smoke run). --no-write: print only, leave docs/ alone.
 // Writes docs/BENCHMARKS.md and docs/bench-ratios.svg; a section not run keeps its part of the
 // file. No test asserts on any of these times.
@@ -24,6 +26,8 @@ import { type AllocationRow, type CaseResult, type Check, type Impl, type Machin
 import { median } from './stats.ts';
 import { runWake } from './wake.ts';
 import { printWake, wakeBlock, wakeMarkdown, writeWakeBlock } from './wake-report.ts';
+import { runMutex } from './mutex.ts';
+import { mutexBlock, mutexMarkdown, printMutex, writeMutexBlock } from './mutex-report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -33,7 +37,7 @@ const write = !args.includes('--no-write');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 3 : 9;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes a positive integer');
-const SECTIONS = ['regions', 'wake'];
+const SECTIONS = ['regions', 'wake', 'mutex'];
 const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 for (const n of named) if (!SECTIONS.includes(n)) throw new Error(`unknown section ${n}: the sections are ${SECTIONS.join(', ')}`);
 const sections = new Set(named.length > 0 ? named : SECTIONS);
@@ -551,8 +555,22 @@ async function wakeSection(): Promise<void> {
   }
 }
 
+async function mutexSection(): Promise<void> {
+  const mutex = await runMutex({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, work, prefix });
+  printMutex(mutex);
+  if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    writeMutexBlock(md, mutexMarkdown(mutex, machineText()));
+    console.log(`\nwrote the mutex section of ${path.relative(root, md)}`);
+  }
+}
+
 async function main(): Promise<void> {
-  if (!sections.has('regions')) return wakeSection();
+  if (!sections.has('regions')) {
+    if (sections.has('wake')) await wakeSection();
+    if (sections.has('mutex')) await mutexSection();
+    return;
+  }
   const started = Date.now();
   const c = buildC();
   const py = startPython();
@@ -667,12 +685,16 @@ async function main(): Promise<void> {
   printReport(report);
   if (write) {
     const md = path.join(root, 'docs', 'BENCHMARKS.md');
-    const kept = fs.existsSync(md) ? wakeBlock(fs.readFileSync(md, 'utf8')) : undefined;
+    const old = fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : '';
+    const kept = wakeBlock(old);
+    const keptMutex = mutexBlock(old);
     const files = writeReport(report, path.join(root, 'docs'));
     if (kept) writeWakeBlock(md, kept);
+    if (keptMutex) writeMutexBlock(md, keptMutex);
     console.log(`\nwrote ${files.map((f) => path.relative(root, f)).join(', ')}`);
   }
   if (sections.has('wake')) await wakeSection();
+  if (sections.has('mutex')) await mutexSection();
 }
 
 try {
