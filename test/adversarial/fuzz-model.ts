@@ -3,7 +3,10 @@
 // Objects, not names: an object is one generation of a region (what `/dev/shm/<name>` leads to
 // between its creation and its removal). A name leads to at most one object; handles map objects.
 // - A name is *held* when its object has a holder: a handle that is open, detached (its memory
-//   transferred away but not closed), or dropped without close() and not yet collected.
+//   transferred away but not closed), or dropped without close() and not yet collected. The actor
+//   keeps a dropped region reachable until its gc command (fuzz-actor.mjs), so that command is
+//   where it is collected: V8 may otherwise collect it at any allocation, and the package then
+//   rightly releases it (fuzz-finding-collected-without-gc.test.ts).
 // - The last holder to let go (close, a finalizer after gc(), a worker's exit) removes the name.
 // - A holder that dies removes nothing: its process was killed (SIGKILL), or its worker thread was
 //   terminated (Node closes the worker's descriptors, which drops its locks; no JavaScript runs).
@@ -17,7 +20,7 @@ export type Access = 'readwrite' | 'readonly';
 
 /**
  * - open, detached (transfer bypass), closed: reachable by the actor.
- * - dropped: the actor let go of every reference without close(); still a holder until gc().
+ * - dropped: the actor let go of it without close(); still a holder until the actor's gc().
  * - released: a dropped handle collected, or a worker's handle let go at its exit.
  * - dead: its process was killed, or its worker thread terminated.
  */
