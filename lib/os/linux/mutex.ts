@@ -24,21 +24,12 @@ import { codeForErrno, systemError } from '../../errors.js';
 import { MUTEX_OBJECT_BYTES, MUTEX_OFFSET, mutexHeader } from '../posix/object-kinds.js';
 import { CLOCK_MONOTONIC, MAX_SLEEP_MS, futex } from './futex.js';
 import { futexWatcher, type Watch } from './futex-watcher.js';
-import { FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, LOCK_WORD_OFFSET, initialMutexBytes, pthreadMutex } from './pthread-mutex.js';
+import { FUTEX_WAITERS, initialMutexBytes, pthreadMutex } from './pthread-mutex.js';
+import { LOCK, MutexWords } from './mutex-words.js';
 
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
 const ENOTRECOVERABLE = 131; // <errno.h> (Linux)
-const LOCK = (MUTEX_OFFSET + LOCK_WORD_OFFSET) / 4;
-/** glibc's __data.__kind (offset 16 of pthread_mutex_t on 64-bit Linux): type, robust, pshared, PI and PP bits. */
-const KIND = (MUTEX_OFFSET + 16) / 4;
-
-let expectedKind: number | undefined;
-/** The __kind glibc's initialiser writes for our robust, process-shared, error-checking mutex (0x92). */
-function mutexKind(): number {
-  return (expectedKind ??= Buffer.from(initialMutexBytes()).readUInt32LE(16));
-}
-
 let tid: number | undefined;
 /** This thread's id in the kernel: what glibc writes into the lock word of a mutex it holds. */
 function threadId(): number {
@@ -61,32 +52,20 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     kind: 'mutex',
     header: mutexHeader(initialMutexBytes()),
   });
-  const words = new Uint32Array(native.view, 0, MUTEX_OBJECT_BYTES / 4);
+  const fields = { region: request.name.full, path: native.path };
+  const state = new MutexWords(native.view, MUTEX_OBJECT_BYTES, fields, threadId);
+  const words = state.words;
   const mutex = new Uint8Array(native.view, MUTEX_OFFSET, MUTEX_OBJECT_BYTES - MUTEX_OFFSET);
   const lockAddress = native.address + BigInt(LOCK * 4);
-  const fields = { region: request.name.full, path: native.path };
-  // Any other kind is not ours to drive: glibc asserts on some (a priority-inheritance kind with
-  // FUTEX_OWNER_DIED in the word, or a robust one whose owner is gone: abort() of this process),
-  // and a non-robust one would never be handed on when its holder dies. Checked again before each
-  // call, as a writer of the object may change it after the open.
-  const wrongKind = () => {
-    const kind = Atomics.load(words, KIND);
-    return kind === mutexKind()
-      ? undefined
-      : systemError('EINVAL', 'pthread_mutex_lock', fields, `the object's pthread mutex is not a robust, process-shared, error-checking one (__kind 0x${kind.toString(16)}, not 0x${mutexKind().toString(16)})`);
-  };
   {
-    const bad = wrongKind();
+    const bad = state.wrongKind();
     if (bad) {
       native.release();
       native.unmap();
       throw bad;
     }
   }
-  const checked = () => {
-    const bad = wrongKind();
-    if (bad) throw bad;
-  };
+  const checked = () => state.check();
   const key = native.identity?.() ?? native.path;
   const fx = futex();
   const deadline = Buffer.alloc(16); // struct timespec, 64-bit
@@ -95,14 +74,17 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     if (!q) pendingByObject.set(key, (q = []));
     return q;
   };
-  const heldHere = () => (Atomics.load(words, LOCK) & FUTEX_TID_MASK) === threadId();
+  const heldHere = () => state.heldHere();
 
   /** This handle locked it (its mapping is the one on the robust list). */
   let held = false;
 
   function outcome(r: number, syscall: string): LockAttempt {
     const o = attemptOf(r, syscall);
-    if (o === 'locked' || o === 'abandoned') held = true;
+    if (o === 'locked' || o === 'abandoned') {
+      held = true;
+      state.noteHolding();
+    }
     return o;
   }
 
@@ -117,36 +99,8 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       return 'abandoned';
     }
     // ENOTRECOVERABLE: a program unlocked it after EOWNERDEAD without pthread_mutex_consistent().
-    if (r === ENOTRECOVERABLE) letGoOfUnrecoverable();
+    if (r === ENOTRECOVERABLE && state.letGoOfUnrecoverable()) fx.wake(lockAddress, 0x7fffffff);
     throw systemError(codeForErrno(r), syscall, fields);
-  }
-
-  /**
-   * glibc's pthread_mutex_trylock (2.36 at least) returns ENOTRECOVERABLE with our thread id left
-   * in the lock word (it unlocks only `if (oldval == id)`, and oldval is then 0): this thread would
-   * then get EDEADLK, others EBUSY, and a pthread_mutex_lock() of theirs would sleep for ever.
-   * Nobody can hold a mutex that is not recoverable, so the word goes back to 0, and every sleeper
-   * is woken to be told ENOTRECOVERABLE in turn.
-   */
-  function letGoOfUnrecoverable(): void {
-    for (;;) {
-      const v = Atomics.load(words, LOCK);
-      if ((v & FUTEX_TID_MASK) !== threadId()) return;
-      if (Atomics.compareExchange(words, LOCK, v, 0) === v) {
-        if ((v & FUTEX_WAITERS) !== 0) fx.wake(lockAddress, 0x7fffffff);
-        return;
-      }
-    }
-  }
-
-  /** Sets FUTEX_WAITERS while someone holds the lock; the word it then holds, or 0 if free. */
-  function announceWaiter(): number {
-    for (;;) {
-      const v = Atomics.load(words, LOCK);
-      if ((v & FUTEX_TID_MASK) === 0 || (v & FUTEX_OWNER_DIED) !== 0) return 0;
-      if ((v & FUTEX_WAITERS) !== 0) return v;
-      if (Atomics.compareExchange(words, LOCK, v, (v | FUTEX_WAITERS) >>> 0) === v) return (v | FUTEX_WAITERS) >>> 0;
-    }
   }
 
   /** Wakes one sleeper, in place of a wake-up this thread may have taken and will not use. */
@@ -210,10 +164,18 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         expected: 0,
         handOn: true,
         poll: () => {
-          serve();
-          // Sleep on the word as it is now (FUTEX_WAITERS set), never on a stale value.
-          if (live) watch.expected = announceWaiter() || Atomics.load(words, LOCK);
-          return !live;
+          // Sleep on the word only while someone holds it with FUTEX_WAITERS set, so that their
+          // unlock wakes the watcher. Freed between the try and the flag: try again, or the
+          // watcher would sleep on a free word that no unlock will ever wake.
+          for (let tries = 0; ; tries++) {
+            serve();
+            if (!live) return true;
+            const v = state.announceWaiter();
+            if (v !== 0 || tries >= 100) {
+              watch.expected = v || Atomics.load(words, LOCK);
+              return false;
+            }
+          }
         },
       };
       const leave = (used: boolean) => {
@@ -244,7 +206,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
           return true;
         }
         if (now === 'busy') {
-          watch.expected = announceWaiter();
+          watch.expected = state.announceWaiter();
           // Freed between the try and the flag: look again rather than sleep on a stale value.
           if (watch.expected === 0) return attempt();
           return false;
@@ -260,9 +222,9 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       return () => leave(false);
     },
     unlock() {
-      // The holder puts back a kind a writer changed while it held the lock: glibc must unlock it
-      // as the kind it was locked as (and take it off this thread's robust list).
-      if (heldHere() && wrongKind()) Atomics.store(words, KIND, mutexKind());
+      // What a writer changed while this thread held it goes back first: glibc must unlock it as
+      // the kind it was locked as, and take it off this thread's robust list where it put it.
+      state.restoreHolding();
       const r = p.pthread_mutex_unlock(mutex) as number;
       if (r !== 0) throw systemError(codeForErrno(r), 'pthread_mutex_unlock', fields, r === os.constants.errno.EPERM ? 'the mutex is not held by this thread' : undefined);
       held = false;
@@ -271,7 +233,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     close() {
       // Never unmap a mutex locked through this mapping: the kernel's robust list points into it.
       if (held && heldHere()) {
-        if (wrongKind()) Atomics.store(words, KIND, mutexKind());
+        state.restoreHolding();
         p.pthread_mutex_unlock(mutex);
       }
       native.release();
