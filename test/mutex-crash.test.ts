@@ -26,7 +26,7 @@ const canPark = isLinux && process.arch === 'x64' && process.geteuid?.() === 0 &
 const NEVER = 20_000;
 
 /** The other waiter, whoever got the lock first: the first is told abandoned, the second not. */
-async function handOnAfterKill(m: NamedMutex, other: EventActor, ours: Promise<{ abandoned: boolean; unlock(): void }>, theirs: Promise<{ abandoned?: unknown }>) {
+async function handOnAfterKill(m: NamedMutex, other: EventActor, ours: Promise<{ abandoned: boolean; unlock(): void }>, theirs: Promise<Record<string, unknown>>) {
   const first = await Promise.race([ours.then(() => 'ours' as const), theirs.then(() => 'theirs' as const)]);
   if (first === 'ours') {
     const g = await ours;
