@@ -51,12 +51,13 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 const { NamedMutex } = await import(process.env.DIST);
 const N = Number(process.env.CYCLES), prefix = process.env.PREFIX;
-// A thread that holds a mutex for a moment, so that some locks here really wait (watcher thread).
+// A thread that holds a mutex until told, so that some locks here really wait (watcher thread).
 const holder = new Worker(\`
   const { parentPort } = require('node:worker_threads');
+  let m, g;
   import(process.env.DIST).then(({ NamedMutex }) => parentPort.on('message', (name) => {
-    const m = NamedMutex.open(name); const g = m.lockSync(); parentPort.postMessage('held');
-    setTimeout(() => { g.unlock(); m.close(); }, 1);
+    if (name === 'release') { g.unlock(); m.close(); return; }
+    m = NamedMutex.open(name); g = m.lockSync(); parentPort.postMessage('held');
   }));\`, { eval: true, env: process.env });
 const held = () => new Promise((r) => holder.once('message', r));
 const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -68,7 +69,9 @@ async function cycle(i) {
   if (i % 500 === 0) {
     holder.postMessage(name);
     await held();
-    g = await m.lock();
+    const pending = m.lock(); // made while the worker holds it: a real wait
+    holder.postMessage('release');
+    g = await pending;
   } else if (i % 4 === 0) g = await m.lock();
   else if (i % 4 === 1) g = m.lockSync();
   else if (i % 4 === 2) g = m.tryLock();

@@ -71,7 +71,8 @@ describe.runIf(isLinux)('model-based fuzz of NamedMutex across processes and wor
             expect(code, 'finish: openExisting of a leftover').toBe('ENOENT');
           }
           expect(fs.existsSync(path), 'finish: nothing of the run is left in /dev/shm').toBe(false);
-          expect(w.problems(), 'finish: no actor crashed or said anything unasked').toEqual([]);
+          const problems = w.problems();
+          expect(problems, `finish: no actor crashed or said anything unasked: ${JSON.stringify(problems)}`).toEqual([]);
         } catch (e) {
           if (e instanceof Error) e.message += `\nthe failing run's commands, as they ran:\n  ${log.join('\n  ')}`;
           await w.reset();

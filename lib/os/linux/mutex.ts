@@ -55,7 +55,8 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
   const fields = { region: request.name.full, path: native.path };
   const state = new MutexWords(native.view, MUTEX_OBJECT_BYTES, fields, threadId);
   const words = state.words;
-  const mutex = new Uint8Array(native.view, MUTEX_OFFSET, MUTEX_OBJECT_BYTES - MUTEX_OFFSET);
+  /** The pthread_mutex_t's address in this process, as the pthread calls take it. */
+  const mutex = Number(native.address) + MUTEX_OFFSET;
   const lockAddress = native.address + BigInt(LOCK * 4);
   {
     const bad = state.wrongKind();

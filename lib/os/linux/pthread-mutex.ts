@@ -7,7 +7,9 @@ import koffi, { type LibraryHandle } from 'koffi';
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
 
-// <pthread.h>. The mutex is passed as a pointer into the shared mapping (a Uint8Array over it).
+// <pthread.h>. Initialisation takes buffers; locking takes the mutex's address as a number
+// (declared uintptr_t: koffi converts a number faster than it finds a typed array's memory, and
+// these calls are the whole cost of an uncontended lock).
 const PROTOTYPES = {
   pthread_mutexattr_init: 'int pthread_mutexattr_init(void *attr)',
   pthread_mutexattr_settype: 'int pthread_mutexattr_settype(void *attr, int type)',
@@ -15,11 +17,11 @@ const PROTOTYPES = {
   pthread_mutexattr_setrobust: 'int pthread_mutexattr_setrobust(void *attr, int robustness)',
   pthread_mutexattr_destroy: 'int pthread_mutexattr_destroy(void *attr)',
   pthread_mutex_init: 'int pthread_mutex_init(void *mutex, void *attr)',
-  pthread_mutex_trylock: 'int pthread_mutex_trylock(void *mutex)',
-  pthread_mutex_unlock: 'int pthread_mutex_unlock(void *mutex)',
-  pthread_mutex_consistent: 'int pthread_mutex_consistent(void *mutex)',
+  pthread_mutex_trylock: 'int pthread_mutex_trylock(uintptr_t mutex)',
+  pthread_mutex_unlock: 'int pthread_mutex_unlock(uintptr_t mutex)',
+  pthread_mutex_consistent: 'int pthread_mutex_consistent(uintptr_t mutex)',
   // glibc 2.30: an absolute CLOCK_MONOTONIC deadline, which a change of the wall clock cannot move.
-  pthread_mutex_clocklock: 'int pthread_mutex_clocklock(void *mutex, int clockid, void *abstime)',
+  pthread_mutex_clocklock: 'int pthread_mutex_clocklock(uintptr_t mutex, int clockid, void *abstime)',
 } as const;
 
 export const PTHREAD_MUTEX_ERRORCHECK = 2; // <pthread.h>: relocking by the owner gives EDEADLK
