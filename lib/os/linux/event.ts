@@ -25,6 +25,7 @@ import type { RegionBackend } from '../../region/backend.js';
 import { SYNC_OBJECT_BYTES, syncHeader } from '../posix/object-kinds.js';
 import { WAKE_ALL, futex } from './futex.js';
 import { futexWatcher } from './futex-watcher.js';
+import { PendingByObject } from './pending-by-object.js';
 
 const FLAGS = 3;
 const STATE = 4;
@@ -32,11 +33,6 @@ const WAITERS = 5;
 const SETS = 6;
 const MANUAL_RESET = 1;
 
-/**
- * This thread's pending asynchronous waits per event object, oldest first: shared by every handle
- * of the thread on that object, so a second handle does not jump ahead of the first one's waits.
- */
-const pendingByName = new Map<string, (() => boolean)[]>();
 
 export function openLinuxEvent(regions: RegionBackend, request: EventRequest): NativeEvent {
   const native = regions.open({
@@ -60,11 +56,8 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
   const fx = futex();
   // By object, not by name: after an unlink and a new open, the name leads to another object.
   const key = native.identity?.() ?? native.path;
-  const queue = (): (() => boolean)[] => {
-    let q = pendingByName.get(key);
-    if (!q) pendingByName.set(key, (q = []));
-    return q;
-  };
+  // This thread's pending waits on the object, shared by its handles.
+  const pending = new PendingByObject(key);
 
   /** Takes the signal if there is one: an auto-reset event's only once. */
   function take(setsAtStart: number): boolean {
@@ -76,15 +69,7 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     }
   }
 
-  /** Gives this thread's pending waits, oldest first, what is there for them now. */
-  function serve(): void {
-    const pending = pendingByName.get(key);
-    if (!pending) return;
-    for (let i = 0; i < pending.length; ) {
-      if (pending[i]!()) continue; // it removed itself
-      i++;
-    }
-  }
+  const serve = () => pending.serve();
 
   return {
     created: native.created,
@@ -143,7 +128,7 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     waitAsync(done): CancelWait {
       serve();
       const sets = Atomics.load(words, SETS);
-      if (!pendingByName.has(key) && take(sets)) {
+      if (!pending.any && take(sets)) {
         done();
         return () => {};
       }
@@ -154,22 +139,19 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
         if (!live) return;
         live = false;
         Atomics.sub(words, WAITERS, 1);
-        const pending = queue();
-        const i = pending.indexOf(poll);
-        if (i >= 0) pending.splice(i, 1);
-        if (pending.length === 0) pendingByName.delete(key);
+        pending.remove(poll);
         stop?.(); // served here rather than by the watcher: it must not watch for it any more
       };
       const poll = (): boolean => {
         // Those that waited longer in this thread go first.
-        if (!live || pendingByName.get(key)?.[0] !== poll || !take(sets)) return false;
+        if (!live || !pending.first(poll) || !take(sets)) return false;
         // done() first: the waiter's continuation is queued before the re-arm that leave()
         // schedules, so a waiter that at once waits again changes the watched set only once.
         done();
         leave();
         return true;
       };
-      queue().push(poll);
+      pending.add(poll);
       stop = futexWatcher().watch({
         address: sleepAddress,
         expected: manualReset ? sets : 0,

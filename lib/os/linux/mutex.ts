@@ -26,6 +26,7 @@ import { CLOCK_MONOTONIC, MAX_SLEEP_MS, futex } from './futex.js';
 import { futexWatcher, type Watch } from './futex-watcher.js';
 import { FUTEX_WAITERS, initialMutexBytes, pthreadMutex } from './pthread-mutex.js';
 import { LOCK, MutexWords } from './mutex-words.js';
+import { PendingByObject } from './pending-by-object.js';
 
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
@@ -36,8 +37,6 @@ function threadId(): number {
   return (tid ??= Number(/\/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))![1]));
 }
 
-/** This thread's pending asynchronous locks per mutex object, oldest first (shared by its handles). */
-const pendingByObject = new Map<string, (() => boolean)[]>();
 
 export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): NativeMutex {
   const p = pthreadMutex();
@@ -70,11 +69,8 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
   const key = native.identity?.() ?? native.path;
   const fx = futex();
   const deadline = Buffer.alloc(16); // struct timespec, 64-bit
-  const queue = (): (() => boolean)[] => {
-    let q = pendingByObject.get(key);
-    if (!q) pendingByObject.set(key, (q = []));
-    return q;
-  };
+  // This thread's pending locks on the object, shared by its handles.
+  const pending = new PendingByObject(key);
   const heldHere = () => state.heldHere();
 
   /** This handle locked it (its mapping is the one on the robust list). */
@@ -110,14 +106,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
   }
 
   /** Lets this thread's pending waits, oldest first, try for the lock now. */
-  function serve(): void {
-    const pending = pendingByObject.get(key);
-    if (!pending) return;
-    for (let i = 0; i < pending.length; ) {
-      if (pending[i]!()) continue; // it removed itself
-      i++;
-    }
-  }
+  const serve = () => pending.serve();
 
   return {
     created: native.created,
@@ -151,7 +140,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         return () => {};
       }
       serve();
-      if (!pendingByObject.has(key)) {
+      if (!pending.any) {
         const now = outcome(p.pthread_mutex_trylock(mutex) as number, 'pthread_mutex_trylock');
         if (now !== 'busy') {
           done(now);
@@ -182,17 +171,14 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
       const leave = (used: boolean) => {
         if (!live) return;
         live = false;
-        const pending = queue();
-        const i = pending.indexOf(attempt);
-        if (i >= 0) pending.splice(i, 1);
-        if (pending.length === 0) pendingByObject.delete(key);
+        pending.remove(attempt);
         stop?.();
         // The watcher may have taken the unlocker's one wake-up for this wait: pass it on. One it
         // takes later, while it still sleeps on the word, it passes on itself (handOn).
         if (!used) passOnWake();
       };
       const attempt = (): boolean => {
-        if (!live || pendingByObject.get(key)?.[0] !== attempt) return false;
+        if (!live || !pending.first(attempt)) return false;
         // Held by this thread through another wait or lockSync: this one waits for its unlock.
         if (heldHere()) return false;
         let now: LockAttempt;
@@ -218,7 +204,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
         done(now as Exclude<LockAttempt, 'busy'>);
         return true;
       };
-      queue().push(attempt);
+      pending.add(attempt);
       stop = futexWatcher().watch(watch);
       return () => leave(false);
     },
