@@ -94,7 +94,9 @@ describe.runIf(isLinux)('region change notification (Linux)', () => {
 
   it('waitForChangeSync() in a worker thread returns the new count after a notify() in another process', async () => {
     const name = uniqueName('chg');
-    openTracked(name);
+    // This process holds the companion: without a holder, a notifier that ends before the worker
+    // opens it takes its count with it, and the worker would wait for ever (README, the counter).
+    expect(openTracked(name).changeCount).toBe(0);
     const worker = new Worker(CHANGE_ACTOR, { workerData: { action: 'wait-sync', name, since: 0 } });
     const result = new Promise((resolve, reject) => {
       worker.once('message', resolve);
