@@ -273,6 +273,9 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
 
   async function startWaiter(workerData: { name: string; manual?: boolean; sync?: boolean; timeout?: number }) {
     const worker = new Worker(WAITER, { workerData });
+    // Listened for from the start: a worker that ends right after its last message may emit
+    // 'exit' before a listener added once that message arrived.
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
     const messages: unknown[] = [];
     const arrived: Array<() => void> = [];
     worker.on('message', (m) => {
@@ -291,7 +294,7 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
       return messages.shift();
     };
     expect(await next('ready')).toBe('ready');
-    return { worker, next };
+    return { worker, next, exited };
   }
 
   it('a manual-reset set() in the main thread releases wait() and waitSync() in two workers', async () => {
@@ -301,7 +304,7 @@ describe.runIf(isWindows)('Windows named events in worker threads', () => {
     await sleep(200);
     event.set();
     expect(await Promise.all(waiters.map((w, i) => w.next(`result from waiter ${i}`)))).toEqual([true, true]);
-    await Promise.all(waiters.map((w) => once(w.worker, 'exit')));
+    await Promise.all(waiters.map((w) => w.exited));
   });
 
   it('a worker that exits with its wait pending leaves nothing that takes a later set(): a waiter here gets it', async () => {
