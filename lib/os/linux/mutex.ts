@@ -16,7 +16,6 @@
 // The mapping of a mutex this thread holds is never unmapped: the robust list points into it.
 // close() unlocks first; a worker that ends keeps its mappings until its OS thread is gone
 // (posix/orphan-mappings.ts), so the kernel can still mark what it held.
-import fs from 'node:fs';
 import os from 'node:os';
 import type { CancelWait, LockAttempt, MutexRequest, NativeMutex } from '../../sync/backend.js';
 import type { RegionBackend } from '../../region/backend.js';
@@ -27,15 +26,11 @@ import { futexWatcher, type Watch } from './futex-watcher.js';
 import { FUTEX_WAITERS, initialMutexBytes, pthreadMutex } from './pthread-mutex.js';
 import { LOCK, MutexWords } from './mutex-words.js';
 import { PendingByObject } from './pending-by-object.js';
+import { kernelThreadId } from '../posix/thread-id.js';
 
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
 const ENOTRECOVERABLE = 131; // <errno.h> (Linux)
-let tid: number | undefined;
-/** This thread's id in the kernel: what glibc writes into the lock word of a mutex it holds. */
-function threadId(): number {
-  return (tid ??= Number(/\/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))![1]));
-}
 
 
 export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): NativeMutex {
@@ -52,7 +47,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     header: mutexHeader(initialMutexBytes()),
   });
   const fields = { region: request.name.full, path: native.path };
-  const state = new MutexWords(native.view, MUTEX_OBJECT_BYTES, fields, threadId);
+  const state = new MutexWords(native.view, MUTEX_OBJECT_BYTES, fields, kernelThreadId);
   const words = state.words;
   /** The pthread_mutex_t's address in this process, as the pthread calls take it. */
   const mutex = Number(native.address) + MUTEX_OFFSET;

@@ -57,8 +57,17 @@ export function pthreadMutex(): PthreadMutex {
   return (bound = fns);
 }
 
-/** The bytes of a new robust, process-shared, error-checking mutex, as glibc's initialiser writes them. */
+let initial: Buffer | undefined;
+
+/**
+ * The bytes of a new robust, process-shared, error-checking mutex, as glibc's initialiser writes
+ * them. Made once per thread: the same five calls would give the same bytes at every open.
+ */
 export function initialMutexBytes(): Buffer {
+  return (initial ??= makeInitialMutexBytes());
+}
+
+function makeInitialMutexBytes(): Buffer {
   const p = pthreadMutex();
   const attr = Buffer.alloc(16); // sizeof(pthread_mutexattr_t) is 4 on x86-64, 8 on arm64
   const mutex = Buffer.alloc(PTHREAD_MUTEX_BYTES);

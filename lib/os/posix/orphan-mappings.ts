@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import { O_TMPFILE, type Libc } from './libc.js';
 import { SHM_DIR } from './object-names.js';
+import { kernelThreadId } from './thread-id.js';
 
 const SLOTS = 256;
 const HEADER = 5; // [0] liveness fd (-1: never reaped), [1..2] its dev and ino, [3] reaped flag, [4] OS thread id
@@ -64,15 +65,6 @@ export function orphanMappings(c: Libc): OrphanMappings {
     }
   }
 
-  /** This thread's id in the kernel (gettid), from /proc/thread-self -> "<pid>/task/<tid>"; 0 if unknown. */
-  function threadId(): bigint {
-    try {
-      return BigInt(/\/task\/(\d+)$/.exec(fs.readlinkSync('/proc/thread-self'))?.[1] ?? 0);
-    } catch {
-      return 0n;
-    }
-  }
-
   function announce(table: Table): void {
     channel.postMessage({ id: table.id, table: table.words });
   }
@@ -83,7 +75,7 @@ export function orphanMappings(c: Libc): OrphanMappings {
     words[0] = fd;
     words[1] = dev;
     words[2] = ino;
-    words[4] = tables.length ? tables[0]!.words[4]! : threadId();
+    words[4] = tables.length ? tables[0]!.words[4]! : BigInt(kernelThreadId());
     const table = { id: randomUUID(), words };
     tables.push(table);
     announce(table);
