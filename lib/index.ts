@@ -12,6 +12,7 @@ export {
 export { NamedEvent, type EventOptions, type WaitOptions } from './sync/named-event.js';
 export { NamedMutex, type MutexOptions, type LockOptions } from './sync/named-mutex.js';
 export { MutexGuard } from './sync/mutex-guard.js';
+export { Channel, type ChannelOptions, type ChannelWaitOptions } from './channel/channel.js';
 export { AbortError } from './sync/wait-options.js';
 export { setSharedMem, getSharedMem, detachSharedMem } from './region/sample.js';
 export type { SystemError } from './errors.js';

@@ -39,6 +39,7 @@ describe('public types', () => {
       | 'NamedEvent'
       | 'NamedMutex'
       | 'MutexGuard'
+      | 'Channel'
       | 'AbortError'
     >();
     expectTypeOf<typeof DEFAULT_NAME>().toEqualTypeOf<'dllmemfilemap'>();

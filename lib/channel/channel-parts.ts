@@ -1,0 +1,129 @@
+// What a Channel is made of, opened together: the region with the ring, the region's change
+// counter (the data counter: senders notify it after each message), a second counter the
+// receiver notifies when it frees space (`<name>#space`), the send lock (`<name>#send`), a
+// robust named mutex that a sender holds while it writes a frame, and the receive lock
+// (`<name>#receive`), held by the receiver for as long as it is the receiver.
+import type { OpenIntent } from '../region/backend.js';
+import { SharedMemory } from '../region/shared-memory.js';
+import { RegionChanges } from '../region/changes.js';
+import { invalidArgType, outOfRange, systemError } from '../errors.js';
+import { checkMode, checkOptionsObject, parseName } from '../validate.js';
+import type { NativeMutex } from '../sync/backend.js';
+import { syncBackend } from '../sync/os-sync.js';
+import { DEFAULT_CAPACITY, HEADER_BYTES, MAGIC_WORDS, MAX_CAPACITY, MIN_CAPACITY, VERSION, WORD } from './layout.js';
+import { Ring } from './ring.js';
+
+export interface ChannelOptions {
+  /** Bytes of message space, rounded up to a multiple of 8; default 1 MiB. An existing channel keeps its own, which must be at least this. */
+  capacity?: number;
+  /** POSIX: permission bits of the channel's objects. Default `0o600` (owner only). */
+  mode?: number;
+  /** Windows: the security descriptor of a new channel's objects, as an SDDL string. */
+  securityDescriptor?: string;
+}
+
+export const CHANNEL_OPTIONS = ['capacity', 'mode', 'securityDescriptor'];
+
+export interface ChannelParts {
+  region: SharedMemory;
+  ring: Ring;
+  data: RegionChanges;
+  space: RegionChanges;
+  send: NativeMutex;
+  receive: NativeMutex;
+  /** True while this handle holds the receive lock. */
+  receiving: boolean;
+  path: string;
+}
+
+/** How long an opener waits for a channel's creator to write its header (another process between two calls). */
+const HEADER_WAIT_MS = 2000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function checkCapacity(value: unknown): number {
+  if (typeof value !== 'number') throw invalidArgType('options.capacity', 'of type number', value);
+  if (!Number.isInteger(value) || value < MIN_CAPACITY || value > MAX_CAPACITY) {
+    throw outOfRange('options.capacity', `an integer >= ${MIN_CAPACITY} and <= ${MAX_CAPACITY}`, value);
+  }
+  return (value + 7) & ~7;
+}
+
+export function openChannelParts(name: unknown, options: unknown, intent: OpenIntent, known: readonly string[]): ChannelParts {
+  const parsed = parseName(name);
+  const o = checkOptionsObject(options, 'options', known);
+  const asked = o.capacity === undefined ? (intent === 'open' ? undefined : DEFAULT_CAPACITY) : checkCapacity(o.capacity);
+  const mode = o.mode === undefined ? 0o600 : checkMode(o.mode);
+  const sddl = o.securityDescriptor;
+  if (sddl !== undefined && typeof sddl !== 'string') throw invalidArgType('options.securityDescriptor', 'of type string', sddl);
+
+  const size = asked === undefined ? undefined : HEADER_BYTES + asked;
+  const regionOptions = { mode, ...(sddl === undefined ? {} : { securityDescriptor: sddl }), ...(size === undefined ? {} : { size }) };
+  const region =
+    intent === 'create'
+      ? SharedMemory.create(parsed.full, regionOptions)
+      : intent === 'open'
+        ? SharedMemory.openExisting(parsed.full)
+        : SharedMemory.open(parsed.full, regionOptions);
+  const opened: Array<{ close(): void }> = [region];
+  try {
+    const bytes = region.bytes;
+    const path = parsed.full;
+    const capacity = region.created ? writeHeader(bytes, asked!) : checkHeader(bytes, region.size, path);
+    if (asked !== undefined && capacity < asked) {
+      throw systemError('EINVAL', 'open', { region: path }, `the channel exists with a capacity of ${capacity} bytes, less than the ${asked} asked for`);
+    }
+    const sync = syncBackend();
+    const mutex = (suffix: string) => {
+      const m = sync.openMutex({ name: parseName(parsed.full + suffix), intent: 'open-or-create', mode, securityDescriptor: sddl });
+      opened.push(m);
+      return m;
+    };
+    const send = mutex('#send');
+    const receive = mutex('#receive');
+    const ring = new Ring(bytes, capacity);
+    return {
+      region,
+      ring,
+      data: new RegionChanges(parsed, mode),
+      space: new RegionChanges(parseName(parsed.full + '#space'), mode),
+      send,
+      receive,
+      receiving: false,
+      path,
+    };
+  } catch (e) {
+    for (const part of opened.reverse()) part.close();
+    throw e;
+  }
+}
+
+function writeHeader(bytes: Uint8Array, capacity: number): number {
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
+  Atomics.store(words, WORD.version, VERSION);
+  Atomics.store(words, WORD.capacity, capacity);
+  // The magic last: an opener that sees it sees the rest.
+  Atomics.store(words, WORD.magicHi, MAGIC_WORDS[1]!);
+  Atomics.store(words, WORD.magicLo, MAGIC_WORDS[0]!);
+  return capacity;
+}
+
+function checkHeader(bytes: Uint8Array, size: number, path: string): number {
+  const notAChannel = (why: string) => systemError('EINVAL', 'open', { region: path }, `'${path}' is not a channel: ${why}`);
+  if (size < HEADER_BYTES + MIN_CAPACITY) throw notAChannel(`it has ${size} bytes`);
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
+  // A creator in another process may be between its open and its header.
+  const deadline = Date.now() + HEADER_WAIT_MS;
+  while (Atomics.load(words, WORD.magicLo) === 0 && Atomics.load(words, WORD.magicHi) === 0 && Date.now() < deadline) {
+    Atomics.wait(pause, 0, 0, 1);
+  }
+  if (Atomics.load(words, WORD.magicLo) !== MAGIC_WORDS[0] || Atomics.load(words, WORD.magicHi) !== MAGIC_WORDS[1]) {
+    throw notAChannel('it does not start with the channel magic');
+  }
+  const version = Atomics.load(words, WORD.version);
+  if (version !== VERSION) throw notAChannel(`layout version ${version}; this named-shm knows version ${VERSION}`);
+  const capacity = Atomics.load(words, WORD.capacity);
+  if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || capacity % 8 !== 0 || HEADER_BYTES + capacity > size) {
+    throw notAChannel(`its capacity word says ${capacity >>> 0} in a region of ${size} bytes`);
+  }
+  return capacity;
+}

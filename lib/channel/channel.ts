@@ -1,0 +1,348 @@
+// A message channel over a named region: any number of senders in any processes and threads,
+// one receiver at a time. Senders take turns through a robust named mutex while they copy a
+// frame in, so a sender killed mid-send leaves no half frame: the tail moves only after its frame
+// is whole, and the next sender is told the lock was abandoned. The waiting is the change
+// counters' (no threadpool thread is held); the byte layout is in layout.ts.
+import { closedError, systemError } from '../errors.js';
+import type { NativeMutex } from '../sync/backend.js';
+import { PendingWaits } from '../sync/pending-waits.js';
+import { AbortError, checkSignal, checkTimeout } from '../sync/wait-options.js';
+import { checkOptionsObject } from '../validate.js';
+import { CHANNEL_OPTIONS, openChannelParts, type ChannelOptions, type ChannelParts } from './channel-parts.js';
+import { WORD, largestMessage } from './layout.js';
+import { checkMessage, type Message } from './message.js';
+import { CorruptRing, copyOut, decodeOut } from './ring.js';
+import { forgetAtExit, letGoAtExit } from './handles.js';
+
+export type { ChannelOptions };
+
+export interface ChannelWaitOptions {
+  /** Milliseconds; `Infinity` (the default) waits without limit. */
+  timeout?: number;
+  /** Rejects with an `AbortError` when aborted. */
+  signal?: AbortSignal;
+}
+
+const WAIT_OPTIONS = ['timeout', 'signal'];
+
+/**
+ * A sleeping side looks at the ring again after this long even if nobody woke it: a peer killed
+ * between publishing a message (or freeing space) and waking it delays it by at most this.
+ */
+export const RECHECK_MS = 100;
+
+type Take<T> = (data: Uint8Array, offset: number, first: number, rest: number) => T;
+
+const dropped = new FinalizationRegistry<ChannelParts>((parts) => letGo(parts));
+
+function letGo(parts: ChannelParts): void {
+  forgetAtExit(parts);
+  if (parts.receiving) {
+    parts.receiving = false;
+    parts.receive.unlock();
+  }
+  Atomics.sub(parts.ring.words, WORD.handles, 1);
+  // A receiver waiting for the last sender to go is told.
+  try {
+    parts.data.notify();
+  } catch {
+    // nothing more to tell
+  }
+  parts.data.close(() => closedError(parts.path, 'Channel'));
+  parts.space.close(() => closedError(parts.path, 'Channel'));
+  parts.send.close();
+  parts.receive.close();
+  parts.region.close();
+}
+
+export class Channel implements Disposable, AsyncIterable<Uint8Array> {
+  readonly name: string;
+  /** True only for the call that created the channel. */
+  readonly created: boolean;
+  /** Bytes of message space in the ring. */
+  readonly capacity: number;
+  /** The largest message this channel can hold, in bytes (`capacity - 8`). */
+  readonly maxMessageBytes: number;
+  #parts: ChannelParts | undefined;
+  /** Whether some other handle was ever seen (so that the iterator may end when none is left). */
+  #sawSender = false;
+  readonly #openedAt: number;
+  readonly #waits = new PendingWaits();
+
+  private constructor(parts: ChannelParts) {
+    this.name = parts.path;
+    this.created = parts.region.created;
+    this.capacity = parts.ring.capacity;
+    this.maxMessageBytes = largestMessage(this.capacity);
+    this.#parts = parts;
+    const words = parts.ring.words;
+    this.#sawSender = Atomics.add(words, WORD.handles, 1) > 0;
+    this.#openedAt = (Atomics.add(words, WORD.opened, 1) + 1) | 0;
+    letGoAtExit(parts, () => letGo(parts));
+    dropped.register(this, parts, this);
+  }
+
+  /** Opens the channel, creating it when it does not exist. */
+  static open(name: string, options?: ChannelOptions): Channel {
+    return new Channel(openChannelParts(name, options, 'open-or-create', CHANNEL_OPTIONS));
+  }
+
+  /** Creates the channel; throws `EEXIST` when the name is taken. */
+  static create(name: string, options?: ChannelOptions): Channel {
+    return new Channel(openChannelParts(name, options, 'create', CHANNEL_OPTIONS));
+  }
+
+  /** Opens an existing channel; throws `ENOENT` when there is none. */
+  static openExisting(name: string): Channel {
+    return new Channel(openChannelParts(name, undefined, 'open', []));
+  }
+
+  get closed(): boolean {
+    return this.#parts === undefined;
+  }
+
+  /** True once this handle holds the receiving end (from its first receive until close()). */
+  get receiving(): boolean {
+    return this.#parts?.receiving ?? false;
+  }
+
+  #fields() {
+    return { region: this.name, path: this.name };
+  }
+
+  #live(): ChannelParts {
+    if (!this.#parts) throw closedError(this.name, 'Channel');
+    return this.#parts;
+  }
+
+  #corrupt(e: unknown): never {
+    if (e instanceof CorruptRing) throw systemError('EBADMSG', 'receive', this.#fields(), `the channel's ring was written outside its protocol: ${e.message}`);
+    throw e;
+  }
+
+  // ---- sending ----
+
+  /** Called with the send lock held: writes the frame if it fits and wakes the receiver. */
+  #write(parts: ChannelParts, message: Message): boolean {
+    let written: boolean;
+    try {
+      written = parts.ring.tryWrite(message.body, message.length);
+    } catch (e) {
+      parts.send.unlock();
+      this.#corrupt(e);
+    }
+    if (written) parts.data.notify();
+    parts.send.unlock();
+    return written;
+  }
+
+  /** After taking the send lock: a sender that died holding it may have left a peer unwoken. */
+  #tookLock(parts: ChannelParts, outcome: string): void {
+    if (outcome === 'abandoned') {
+      parts.data.notify();
+      parts.space.notify();
+    } else if (outcome === 'deadlock') {
+      throw systemError('EDEADLK', 'send', this.#fields(), 'this thread holds the send lock already');
+    }
+  }
+
+  /** Sends the message if there is room now; false when the channel is full. Never waits for room. */
+  trySend(message: Uint8Array | string): boolean {
+    const parts = this.#live();
+    const m = checkMessage(message, this.maxMessageBytes);
+    this.#lockSync(parts, Infinity);
+    return this.#write(parts, m);
+  }
+
+  #lockSync(parts: ChannelParts, timeoutMs: number): boolean {
+    let outcome = parts.send.tryLock();
+    if (outcome === 'busy') outcome = parts.send.lockSync(timeoutMs);
+    if (outcome === 'busy') return false;
+    this.#tookLock(parts, outcome);
+    return true;
+  }
+
+  /** Sends the message, blocking this thread while the channel is full: for workers and scripts. */
+  sendSync(message: Uint8Array | string, timeout?: number): void {
+    const timeoutMs = checkTimeout(timeout, 'timeout');
+    const parts = this.#live();
+    const m = checkMessage(message, this.maxMessageBytes);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const since = parts.space.count();
+      if (!this.#lockSync(parts, Math.max(0, deadline - performance.now()))) break;
+      if (this.#write(parts, m)) return;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      parts.space.waitSync({ since, timeout: Math.min(left, RECHECK_MS) });
+      this.#live();
+    }
+    throw systemError('ETIMEDOUT', 'send', this.#fields(), 'the channel stayed full');
+  }
+
+  /** Sends the message, waiting while the channel is full (backpressure). */
+  async send(message: Uint8Array | string, options?: ChannelWaitOptions): Promise<void> {
+    const o = checkOptionsObject(options, 'options', WAIT_OPTIONS);
+    const timeoutMs = checkTimeout(o.timeout);
+    const signal = checkSignal(o.signal);
+    const parts = this.#live();
+    const m = checkMessage(message, this.maxMessageBytes);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const since = parts.space.count();
+      if (!(await this.#lockAsync(parts, deadline, signal))) break;
+      if (this.#write(parts, m)) return;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await parts.space.wait({ since, timeout: Math.min(left, RECHECK_MS), signal }, this);
+      this.#live();
+    }
+    throw systemError('ETIMEDOUT', 'send', this.#fields(), 'the channel stayed full');
+  }
+
+  async #lockAsync(parts: ChannelParts, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    let outcome: string | Error = parts.send.tryLock();
+    if (outcome === 'busy') {
+      const send: NativeMutex = parts.send;
+      outcome = await this.#waits.start<string | Error>({
+        begin: (done) => send.lockAsync(done),
+        timeoutMs: Math.max(0, deadline - performance.now()),
+        atTimeout: () => 'busy',
+        signal,
+      });
+      if (outcome instanceof Error) throw outcome;
+      if (outcome === 'busy') return false;
+      if (!this.#parts) {
+        send.unlock();
+        this.#live();
+      }
+    }
+    this.#tookLock(parts, outcome);
+    return true;
+  }
+
+  // ---- receiving ----
+
+  /** Takes the receiving end for this handle, or says who has it. */
+  #receiver(): ChannelParts {
+    const parts = this.#live();
+    if (parts.receiving) return parts;
+    const outcome = parts.receive.tryLock();
+    if (outcome === 'busy' || outcome === 'deadlock') {
+      const who = outcome === 'busy' ? 'another receiver' : 'another handle of this thread';
+      throw systemError('EBUSY', 'receive', this.#fields(), `${who} holds the receiving end of this channel`);
+    }
+    parts.receiving = true;
+    return parts;
+  }
+
+  #take<T>(parts: ChannelParts, take: Take<T>): T | null {
+    try {
+      const got = parts.ring.tryRead(take);
+      if (got !== null) {
+        this.#sawSender = true;
+        parts.space.notify();
+      }
+      return got;
+    } catch (e) {
+      this.#corrupt(e);
+    }
+  }
+
+  /** The oldest message, or null when there is none now. Never waits. */
+  tryReceive(): Uint8Array | null {
+    return this.#take(this.#receiver(), copyOut);
+  }
+
+  /** `tryReceive()` decoded from UTF-8. */
+  tryReceiveString(): string | null {
+    return this.#take(this.#receiver(), decodeOut);
+  }
+
+  #receiveSync<T>(take: Take<T>, timeout: unknown): T {
+    const timeoutMs = checkTimeout(timeout, 'timeout');
+    const parts = this.#receiver();
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const since = parts.data.count();
+      const got = this.#take(parts, take);
+      if (got !== null) return got;
+      const left = deadline - performance.now();
+      if (left <= 0) throw systemError('ETIMEDOUT', 'receive', this.#fields(), 'no message came');
+      parts.data.waitSync({ since, timeout: Math.min(left, RECHECK_MS) });
+      this.#live();
+    }
+  }
+
+  /** The oldest message, blocking this thread until one comes: for workers and scripts. */
+  receiveSync(timeout?: number): Uint8Array {
+    return this.#receiveSync(copyOut, timeout);
+  }
+
+  receiveStringSync(timeout?: number): string {
+    return this.#receiveSync(decodeOut, timeout);
+  }
+
+  async #receive<T>(take: Take<T>, options: unknown, orEnd = false): Promise<T | null> {
+    const o = checkOptionsObject(options, 'options', WAIT_OPTIONS);
+    const timeoutMs = checkTimeout(o.timeout);
+    const signal = checkSignal(o.signal);
+    const parts = this.#receiver();
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const since = parts.data.count();
+      const got = this.#take(parts, take);
+      if (got !== null) return got;
+      if (orEnd && this.#sendersGone(parts)) return null;
+      const left = deadline - performance.now();
+      if (left <= 0) throw systemError('ETIMEDOUT', 'receive', this.#fields(), 'no message came');
+      await parts.data.wait({ since, timeout: Math.min(left, RECHECK_MS), signal }, this);
+      this.#live();
+    }
+  }
+
+  /** True when no other handle is open and one was: every sender closed. */
+  #sendersGone(parts: ChannelParts): boolean {
+    const words = parts.ring.words;
+    const others = Atomics.load(words, WORD.handles) - 1;
+    if (others > 0 || Atomics.load(words, WORD.opened) !== this.#openedAt) this.#sawSender = true;
+    return others <= 0 && this.#sawSender;
+  }
+
+  /** The oldest message, waiting until one comes. Never blocks the event loop. */
+  receive(options?: ChannelWaitOptions): Promise<Uint8Array> {
+    return this.#receive(copyOut, options) as Promise<Uint8Array>;
+  }
+
+  /** `receive()` decoded from UTF-8 (bad sequences become U+FFFD). */
+  receiveString(options?: ChannelWaitOptions): Promise<string> {
+    return this.#receive(decodeOut, options) as Promise<string>;
+  }
+
+  /**
+   * Messages as they come, until every other handle of the channel has closed and the ring is
+   * empty, or the loop is left. Holds the receiving end.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      const message = await this.#receive(copyOut, undefined, true);
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  /** Lets go of the channel (and of the receiving end, if held); pending calls reject with ERR_SHM_CLOSED. */
+  close(): void {
+    const parts = this.#parts;
+    if (!parts) return;
+    this.#parts = undefined;
+    dropped.unregister(this);
+    this.#waits.rejectAll(() => closedError(this.name, 'Channel'));
+    letGo(parts);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
