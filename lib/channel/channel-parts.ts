@@ -81,11 +81,17 @@ export function openChannelParts(name: unknown, options: unknown, intent: OpenIn
     const send = mutex('#send');
     const receive = mutex('#receive');
     const ring = new Ring(bytes, capacity);
+    const data = new RegionChanges(parsed, mode);
+    const space = new RegionChanges(parseName(parsed.full + '#space'), mode);
+    opened.push({ close: () => data.letGo() }, { close: () => space.letGo() });
+    // Opened now, not at first use: a C or Python peer finds both counters once a channel is open.
+    data.count();
+    space.count();
     return {
       region,
       ring,
-      data: new RegionChanges(parsed, mode),
-      space: new RegionChanges(parseName(parsed.full + '#space'), mode),
+      data,
+      space,
       send,
       receive,
       receiving: false,
