@@ -58,19 +58,14 @@ export function openChannelParts(name: unknown, options: unknown, intent: OpenIn
 
   const size = asked === undefined ? undefined : HEADER_BYTES + asked;
   const regionOptions = { mode, ...(sddl === undefined ? {} : { securityDescriptor: sddl }), ...(size === undefined ? {} : { size }) };
-  const region =
-    intent === 'create'
-      ? SharedMemory.create(parsed.full, regionOptions)
-      : intent === 'open'
-        ? SharedMemory.openExisting(parsed.full)
-        : SharedMemory.open(parsed.full, regionOptions);
+  const region = openRegion(parsed.full, intent, o.capacity !== undefined, regionOptions);
   const opened: Array<{ close(): void }> = [region];
   try {
     const bytes = region.bytes;
     const path = parsed.full;
     const capacity = region.created ? writeHeader(bytes, asked!) : checkHeader(bytes, region.size, path);
-    if (asked !== undefined && capacity < asked) {
-      throw systemError('EINVAL', 'open', { region: path }, `the channel exists with a capacity of ${capacity} bytes, less than the ${asked} asked for`);
+    if (o.capacity !== undefined && capacity < asked!) {
+      throw systemError('EINVAL', 'open', { region: path, path }, `the channel exists with a capacity of ${capacity} bytes, less than the ${asked} asked for`);
     }
     const sync = syncBackend();
     const mutex = (suffix: string) => {
@@ -103,6 +98,30 @@ export function openChannelParts(name: unknown, options: unknown, intent: OpenIn
   }
 }
 
+/**
+ * The region. Without a capacity, `open` opens an existing channel whatever its size, and
+ * creates one of the default size otherwise (a region's own `open` would ask the existing one
+ * for at least that size).
+ */
+function openRegion(name: string, intent: OpenIntent, sized: boolean, options: { mode: number; size?: number }): SharedMemory {
+  if (intent === 'create') return SharedMemory.create(name, options);
+  if (intent === 'open') return SharedMemory.openExisting(name);
+  if (sized) return SharedMemory.open(name, options);
+  for (;;) {
+    try {
+      return SharedMemory.create(name, options);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    try {
+      return SharedMemory.openExisting(name);
+    } catch (e) {
+      // Its last holder let it go between the two calls: create it again.
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
 function writeHeader(bytes: Uint8Array, capacity: number): number {
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
   Atomics.store(words, WORD.version, VERSION);
@@ -114,7 +133,7 @@ function writeHeader(bytes: Uint8Array, capacity: number): number {
 }
 
 function checkHeader(bytes: Uint8Array, size: number, path: string): number {
-  const notAChannel = (why: string) => systemError('EINVAL', 'open', { region: path }, `'${path}' is not a channel: ${why}`);
+  const notAChannel = (why: string) => systemError('EINVAL', 'open', { region: path, path }, `'${path}' is not a channel: ${why}`);
   if (size < HEADER_BYTES + MIN_CAPACITY) throw notAChannel(`it has ${size} bytes`);
   const words = new Int32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
   // A creator in another process may be between its open and its header.

@@ -185,41 +185,46 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     const o = checkOptionsObject(options, 'options', WAIT_OPTIONS);
     const timeoutMs = checkTimeout(o.timeout);
     const signal = checkSignal(o.signal);
-    const parts = this.#live();
+    let parts = this.#live();
     const m = checkMessage(message, this.maxMessageBytes);
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const since = parts.space.count();
-      if (!(await this.#lockAsync(parts, deadline, signal))) break;
-      if (this.#write(parts, m)) return;
+      // The lock is never held across an await: a close() in between would unmap the ring under it.
+      let outcome: string | Error = parts.send.tryLock();
+      if (outcome !== 'busy') {
+        this.#tookLock(parts, outcome);
+        if (this.#write(parts, m)) return;
+      } else {
+        const send: NativeMutex = parts.send;
+        const locked = parts;
+        outcome = await this.#waits.start<string | Error>({
+          begin: (done) =>
+            send.lockAsync((got) => {
+              if (got instanceof Error) return done(got);
+              // Written here, on the callback's own turn, while the lock is ours.
+              try {
+                this.#tookLock(locked, got);
+                done(this.#write(locked, m) ? 'sent' : 'full');
+              } catch (e) {
+                done(e as Error);
+              }
+            }),
+          timeoutMs: Math.max(0, deadline - performance.now()),
+          atTimeout: () => 'busy',
+          signal,
+        });
+        if (outcome instanceof Error) throw outcome;
+        if (outcome === 'sent') return;
+        if (outcome === 'busy') break;
+      }
       const left = deadline - performance.now();
       if (left <= 0) break;
       await parts.space.wait({ since, timeout: Math.min(left, RECHECK_MS), signal }, this);
-      this.#live();
+      parts = this.#live();
     }
     throw systemError('ETIMEDOUT', 'send', this.#fields(), 'the channel stayed full');
-  }
-
-  async #lockAsync(parts: ChannelParts, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-    let outcome: string | Error = parts.send.tryLock();
-    if (outcome === 'busy') {
-      const send: NativeMutex = parts.send;
-      outcome = await this.#waits.start<string | Error>({
-        begin: (done) => send.lockAsync(done),
-        timeoutMs: Math.max(0, deadline - performance.now()),
-        atTimeout: () => 'busy',
-        signal,
-      });
-      if (outcome instanceof Error) throw outcome;
-      if (outcome === 'busy') return false;
-      if (!this.#parts) {
-        send.unlock();
-        this.#live();
-      }
-    }
-    this.#tookLock(parts, outcome);
-    return true;
   }
 
   // ---- receiving ----
