@@ -10,8 +10,9 @@ import { AbortError, checkSignal, checkTimeout } from '../sync/wait-options.js';
 import { checkOptionsObject } from '../validate.js';
 import { CHANNEL_OPTIONS, openChannelParts, type ChannelOptions, type ChannelParts } from './channel-parts.js';
 import { WORD, largestMessage } from './layout.js';
-import { checkMessage, type Message } from './message.js';
-import { CorruptRing, copyOut, decodeOut } from './ring.js';
+import { checkMessage } from './message.js';
+import { copyOut, decodeOut } from './ring.js';
+import { lockSync, ringError, tookLock, writeAndUnlock } from './send-lock.js';
 import { forgetAtExit, letGoAtExit } from './handles.js';
 
 export type { ChannelOptions };
@@ -115,51 +116,14 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     return this.#parts;
   }
 
-  #corrupt(e: unknown): never {
-    if (e instanceof CorruptRing) throw systemError('EBADMSG', 'receive', this.#fields(), `the channel's ring was written outside its protocol: ${e.message}`);
-    throw e;
-  }
-
   // ---- sending ----
-
-  /** Called with the send lock held: writes the frame if it fits and wakes the receiver. */
-  #write(parts: ChannelParts, message: Message): boolean {
-    let written: boolean;
-    try {
-      written = parts.ring.tryWrite(message.body, message.length);
-    } catch (e) {
-      parts.send.unlock();
-      this.#corrupt(e);
-    }
-    if (written) parts.data.notify();
-    parts.send.unlock();
-    return written;
-  }
-
-  /** After taking the send lock: a sender that died holding it may have left a peer unwoken. */
-  #tookLock(parts: ChannelParts, outcome: string): void {
-    if (outcome === 'abandoned') {
-      parts.data.notify();
-      parts.space.notify();
-    } else if (outcome === 'deadlock') {
-      throw systemError('EDEADLK', 'send', this.#fields(), 'this thread holds the send lock already');
-    }
-  }
 
   /** Sends the message if there is room now; false when the channel is full. Never waits for room. */
   trySend(message: Uint8Array | string): boolean {
     const parts = this.#live();
     const m = checkMessage(message, this.maxMessageBytes);
-    this.#lockSync(parts, Infinity);
-    return this.#write(parts, m);
-  }
-
-  #lockSync(parts: ChannelParts, timeoutMs: number): boolean {
-    let outcome = parts.send.tryLock();
-    if (outcome === 'busy') outcome = parts.send.lockSync(timeoutMs);
-    if (outcome === 'busy') return false;
-    this.#tookLock(parts, outcome);
-    return true;
+    lockSync(parts, Infinity, this.#fields());
+    return writeAndUnlock(parts, m, this.#fields());
   }
 
   /** Sends the message, blocking this thread while the channel is full: for workers and scripts. */
@@ -170,8 +134,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const since = parts.space.count();
-      if (!this.#lockSync(parts, Math.max(0, deadline - performance.now()))) break;
-      if (this.#write(parts, m)) return;
+      if (!lockSync(parts, Math.max(0, deadline - performance.now()), this.#fields())) break;
+      if (writeAndUnlock(parts, m, this.#fields())) return;
       const left = deadline - performance.now();
       if (left <= 0) break;
       parts.space.waitSync({ since, timeout: Math.min(left, RECHECK_MS) });
@@ -192,21 +156,19 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     for (;;) {
       const since = parts.space.count();
       // The lock is never held across an await: a close() in between would unmap the ring under it.
-      let outcome: string | Error = parts.send.tryLock();
-      if (outcome !== 'busy') {
-        this.#tookLock(parts, outcome);
-        if (this.#write(parts, m)) return;
+      if (tookLock(parts, parts.send.tryLock(), this.#fields())) {
+        if (writeAndUnlock(parts, m, this.#fields())) return;
       } else {
         const send: NativeMutex = parts.send;
         const locked = parts;
-        outcome = await this.#waits.start<string | Error>({
+        const outcome = await this.#waits.start<string | Error>({
           begin: (done) =>
             send.lockAsync((got) => {
               if (got instanceof Error) return done(got);
               // Written here, on the callback's own turn, while the lock is ours.
               try {
-                this.#tookLock(locked, got);
-                done(this.#write(locked, m) ? 'sent' : 'full');
+                tookLock(locked, got, this.#fields());
+                done(writeAndUnlock(locked, m, this.#fields()) ? 'sent' : 'full');
               } catch (e) {
                 done(e as Error);
               }
@@ -251,7 +213,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
       }
       return got;
     } catch (e) {
-      this.#corrupt(e);
+      throw ringError(e, 'receive', this.#fields());
     }
   }
 
