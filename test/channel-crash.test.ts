@@ -269,7 +269,11 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const KILLS = 8;
     const { name } = newChannel('chc-rcv', capacity);
     const record = uniqueName('chc-rec');
-    handles.push(SharedMemory.create(record, { size: 4 * SENDERS }));
+    const recordRegion = SharedMemory.create(record, { size: 4 * (SENDERS + 1) });
+    handles.push(recordRegion);
+    const words = new Uint32Array(recordRegion.bytes.buffer, recordRegion.bytes.byteOffset, SENDERS + 1);
+    /** Messages a killed receiver had in hand: receive() had returned them, it had not recorded them. */
+    const inHand: string[] = [];
     const senders = Array.from({ length: SENDERS }, (_, id) => start(SENDER, { name, id, count: COUNT, maxSize, minSize: 16, how: hows(id) }));
     const o = { name, record, senders: SENDERS, count: COUNT, maxSize, minSize: 16 };
     const gaps: Array<{ id: number; seq: number }> = [];
@@ -282,6 +286,9 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
       if (r.lines.some((l) => l.done)) break;
       await kill(r);
       kills++;
+      const hand = Atomics.load(words, SENDERS);
+      const [id, seq] = [(hand >>> 24) - 1, hand & 0xffffff];
+      if (hand !== 0 && Atomics.load(words, id) === seq) inHand.push(`${id}:${seq}`);
       expect(r.lines.filter((l) => l.error !== undefined)).toEqual([]);
       gaps.push(...r.lines.filter((l) => l.gap).map((l) => l.gap as { id: number; seq: number }));
     }
@@ -294,8 +301,15 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     // Each kill loses at most one message: the one the killed receiver had taken out of the ring
     // (head moved) but not yet recorded. A receiver killed before it moved head leaves the message
     // to the next one, which takes it once (the receivers refuse a message that comes again).
-    console.log(`${kills} receivers killed; messages lost: ${gaps.length} ${JSON.stringify(gaps)}`);
+    const lost = gaps.map((g) => `${g.id}:${g.seq}`);
+    console.log(
+      `${kills} receivers killed; messages lost: ${lost.length} [${lost.join(' ')}], of which in the killed receiver's hand: ` +
+        `${lost.filter((g) => inHand.includes(g)).length}; killed receivers that had a message in hand: ${inHand.length} [${inHand.join(' ')}]`,
+    );
+    // A message in a killed receiver's hand is lost: it is not in the ring any more.
+    for (const h of inHand) expect(lost, `${h}, in a killed receiver's hand`).toContain(h);
     expect(gaps.length).toBeLessThanOrEqual(kills);
+    expect(new Set(lost).size, 'a message lost twice').toBe(lost.length);
     // A lost message is always just before a new receiver's first message of its sender.
     expect(gaps.filter((g) => !(g as { first?: boolean }).first)).toEqual([]);
     cleanUp(name, record);
