@@ -359,3 +359,51 @@ describe.runIf(hasChannel)('a ring written outside the protocol', () => {
     }
   });
 });
+
+// What a peer killed between publishing and waking leaves: the ring changed, and no wake-up came.
+// The README promises a look at the ring every 100 ms; these allow a hundred times that before
+// they call the message unseen (a liveness bound, not a measure of speed).
+const UNSEEN_AFTER_MS = 10_000;
+const within = <T>(p: Promise<T>) =>
+  Promise.race([p, new Promise<string>((r) => setTimeout(() => r('unseen'), UNSEEN_AFTER_MS).unref())]);
+
+describe.runIf(hasChannel)('a peer that died between publishing and waking', () => {
+  /** Publishes 'hi' as the first frame of a fresh channel's ring as a sender would, then stops: no notify. */
+  const publishWithoutWaking = (bytes: Uint8Array) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setUint32(192, 2, true);
+    bytes.set(new TextEncoder().encode('hi'), 200);
+    Atomics.store(new Int32Array(bytes.buffer, bytes.byteOffset, 48), 16, 16);
+  };
+
+  it('a sleeping receive() still gets the message, when it next looks at the ring', async () => {
+    const name = uniqueName('ch');
+    const ch = open(name, { capacity: 64 });
+    const got = within(ch.receiveString());
+    await new Promise((r) => setTimeout(r, 20));
+    const region = SharedMemory.openExisting(name);
+    try {
+      publishWithoutWaking(region.bytes);
+      expect(await got).toBe('hi');
+    } finally {
+      region.close();
+    }
+  });
+
+  it('a send() waiting for room goes on when the room appears without a wake-up', async () => {
+    const name = uniqueName('ch');
+    const ch = open(name, { capacity: 64 });
+    ch.trySend(new Uint8Array(56));
+    const sent = within(ch.send('next').then(() => 'sent'));
+    await new Promise((r) => setTimeout(r, 20));
+    const region = SharedMemory.openExisting(name);
+    try {
+      // The receiver's half of taking the message: head moves past it, and nobody is woken.
+      Atomics.store(new Int32Array(region.bytes.buffer, region.bytes.byteOffset, 48), 32, 64);
+      expect(await sent).toBe('sent');
+      expect(ch.tryReceiveString()).toBe('next');
+    } finally {
+      region.close();
+    }
+  });
+});

@@ -14,6 +14,9 @@ import { checkMessage } from './message.js';
 import { copyOut, decodeOut } from './ring.js';
 import { lockSync, ringError, tookLock, writeAndUnlock } from './send-lock.js';
 import { forgetAtExit, letGoAtExit } from './handles.js';
+import { RECHECK_MS, sleepUntil } from './sleep.js';
+
+export { RECHECK_MS };
 
 export type { ChannelOptions };
 
@@ -26,11 +29,6 @@ export interface ChannelWaitOptions {
 
 const WAIT_OPTIONS = ['timeout', 'signal'];
 
-/**
- * A sleeping side looks at the ring again after this long even if nobody woke it: a peer killed
- * between publishing a message (or freeing space) and waking it delays it by at most this.
- */
-export const RECHECK_MS = 100;
 
 /** How long receiveSync() looks for a message before it sleeps. */
 const SYNC_SPIN_MS = 0.05;
@@ -186,7 +184,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
       }
       const left = deadline - performance.now();
       if (left <= 0) break;
-      await parts.space.wait({ since, timeout: Math.min(left, RECHECK_MS), signal }, this);
+      await sleepUntil(parts.space, since, left, signal, () => parts.ring.fits(m.length), this);
       parts = this.#live();
     }
     throw systemError('ETIMEDOUT', 'send', this.#fields(), 'the channel stayed full');
@@ -272,7 +270,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
       if (orEnd && this.#sendersGone(parts)) return null;
       const left = deadline - performance.now();
       if (left <= 0) throw systemError('ETIMEDOUT', 'receive', this.#fields(), 'no message came');
-      await parts.data.wait({ since, timeout: Math.min(left, RECHECK_MS), signal }, this);
+      await sleepUntil(parts.data, since, left, signal, () => parts.ring.hasMessage() || (orEnd && this.#sendersGone(parts)), this);
       this.#live();
     }
   }

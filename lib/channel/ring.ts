@@ -42,6 +42,12 @@ export class Ring {
     return Atomics.load(this.words, WORD.tail) !== Atomics.load(this.words, WORD.head);
   }
 
+  /** True when a message of `length` bytes fits now (a hint: the ring is checked again under the send lock). */
+  fits(length: number): boolean {
+    const used = this.#used(Atomics.load(this.words, WORD.tail), Atomics.load(this.words, WORD.head));
+    return frameBytes(length) <= this.capacity - used;
+  }
+
   /**
    * Appends a frame for `message` (bytes, or a string stored as UTF-8 of `utf8Length` bytes) if
    * it fits now; false if the ring is too full. The caller holds the send lock.
