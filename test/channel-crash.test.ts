@@ -247,6 +247,23 @@ describe.runIf(isLinux)('senders SIGKILLed', () => {
   }, 120_000);
 });
 
+/** The messages (`id:seq`) in a channel's ring from head to tail, read through a view of its region (layout.ts). */
+function messagesInRing(bytes: Uint8Array, capacity: number): Set<string> {
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, 48);
+  const ring = bytes.subarray(192, 192 + capacity);
+  const tail = Atomics.load(words, 16);
+  const out = new Set<string>();
+  const byte = (p: number) => ring[p % capacity]!;
+  for (let p = Atomics.load(words, 32); p !== tail; ) {
+    const at = p % capacity;
+    const length = ring[at]! | (ring[at + 1]! << 8) | (ring[at + 2]! << 16) | (ring[at + 3]! << 24);
+    const body = at + 8;
+    if (length >= 8) out.add(`${byte(body)}:${(byte(body + 4) | (byte(body + 5) << 8) | (byte(body + 6) << 16) | (byte(body + 7) << 24)) >>> 0}`);
+    p = (p + 8 + ((length + 7) & ~7)) % (2 * capacity);
+  }
+  return out;
+}
+
 /** Resolves once the process is in the stopped state (/proc/<pid>/stat). */
 async function stopped(pid: number): Promise<void> {
   for (;;) {
@@ -277,6 +294,12 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const senders = Array.from({ length: SENDERS }, (_, id) => start(SENDER, { name, id, count: COUNT, maxSize, minSize: 16, how: hows(id) }));
     const o = { name, record, senders: SENDERS, count: COUNT, maxSize, minSize: 16 };
     const gaps: Array<{ id: number; seq: number }> = [];
+    /** For each kill: the messages in the ring (from head to tail) just after it. */
+    const ringAtKill: Array<Set<string>> = [];
+    /** Gap messages with the kill before the receiver that found them. */
+    const found: Array<{ lost: string; kill: number }> = [];
+    const view = SharedMemory.openExisting(name);
+    handles.push(view);
     let kills = 0;
     for (let k = 0; k < KILLS; k++) {
       const r = start(RECEIVER, { ...o, how: k % 2 ? 'async' : 'sync' });
@@ -290,13 +313,18 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
       const [id, seq] = [(hand >>> 24) - 1, hand & 0xffffff];
       if (hand !== 0 && Atomics.load(words, id) === seq) inHand.push(`${id}:${seq}`);
       expect(r.lines.filter((l) => l.error !== undefined)).toEqual([]);
-      gaps.push(...r.lines.filter((l) => l.gap).map((l) => l.gap as { id: number; seq: number }));
+      ringAtKill.push(messagesInRing(view.bytes, capacity));
+      const g = r.lines.filter((l) => l.gap).map((l) => l.gap as { id: number; seq: number });
+      gaps.push(...g);
+      found.push(...g.map((x) => ({ lost: `${x.id}:${x.seq}`, kill: k - 1 })));
     }
     const last = start(RECEIVER, { ...o, how: 'async', close: true });
     const end = await last.line((l) => l.done === true || l.error !== undefined);
     expect(end.done, JSON.stringify(end)).toBe(true);
     expect((await last.exit).code).toBe(0);
-    gaps.push(...last.lines.filter((l) => l.gap).map((l) => l.gap as { id: number; seq: number }));
+    const g = last.lines.filter((l) => l.gap).map((l) => l.gap as { id: number; seq: number });
+    gaps.push(...g);
+    found.push(...g.map((x) => ({ lost: `${x.id}:${x.seq}`, kill: kills - 1 })));
     expect(senders.map((s) => s.lines.at(-1))).toEqual(senders.map((_, id) => ({ done: true, id, sent: COUNT })));
     // Each kill loses at most one message: the one the killed receiver had taken out of the ring
     // (head moved) but not yet recorded. A receiver killed before it moved head leaves the message
@@ -304,12 +332,16 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const lost = gaps.map((g) => `${g.id}:${g.seq}`);
     console.log(
       `${kills} receivers killed; messages lost: ${lost.length} [${lost.join(' ')}], of which in the killed receiver's hand: ` +
-        `${lost.filter((g) => inHand.includes(g)).length}; killed receivers that had a message in hand: ${inHand.length} [${inHand.join(' ')}]`,
+        `${lost.filter((g) => inHand.includes(g)).length}; killed receivers that had a message in hand: ${inHand.length} [${inHand.join(' ')}]; ` +
+        `messages in the ring after each kill: ${ringAtKill.map((r) => r.size).join(' ')}`,
     );
     // A message in a killed receiver's hand is lost: it is not in the ring any more.
     for (const h of inHand) expect(lost, `${h}, in a killed receiver's hand`).toContain(h);
     expect(gaps.length).toBeLessThanOrEqual(kills);
     expect(new Set(lost).size, 'a message lost twice').toBe(lost.length);
+    // A lost message was behind head when its receiver was killed: that receiver had taken it out
+    // of the ring (head moves only after the copy); the new receiver did not skip it.
+    for (const f of found) expect(ringAtKill[f.kill]!.has(f.lost), `${f.lost} lost, but in the ring after kill ${f.kill}`).toBe(false);
     // A lost message is always just before a new receiver's first message of its sender.
     expect(gaps.filter((g) => !(g as { first?: boolean }).first)).toEqual([]);
     cleanUp(name, record);
@@ -320,7 +352,7 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const maxSize = 512;
     const { name, channel } = newChannel('chc-end', capacity);
     const record = uniqueName('chc-rec');
-    handles.push(SharedMemory.create(record, { size: 4 }));
+    handles.push(SharedMemory.create(record, { size: 8 }));
     for (let seq = 0; seq < 4; seq++) channel.sendSync(messageOf(0, seq, maxSize, 16));
     const r = start(RECEIVER, { name, record, senders: 1, count: 2, maxSize, minSize: 16, how: 'sync' });
     expect(await r.line((l) => l.done === true || l.error !== undefined)).toMatchObject({ done: true, received: 2 });
@@ -337,7 +369,7 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const maxSize = 512;
     const { name, channel } = newChannel('chc-exit', capacity);
     const record = uniqueName('chc-rec');
-    handles.push(SharedMemory.create(record, { size: 4 }));
+    handles.push(SharedMemory.create(record, { size: 8 }));
     for (let seq = 0; seq < 3; seq++) channel.sendSync(messageOf(0, seq, maxSize, 16));
     const r = start(RECEIVER, { name, record, senders: 1, count: 2, maxSize, minSize: 16, how: 'async', exit: true });
     expect(await r.line((l) => l.done === true || l.error !== undefined)).toMatchObject({ done: true, received: 2 });
@@ -352,7 +384,7 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     const maxSize = 512;
     const { name, channel } = newChannel('chc-wend', capacity);
     const record = uniqueName('chc-rec');
-    handles.push(SharedMemory.create(record, { size: 4 }));
+    handles.push(SharedMemory.create(record, { size: 8 }));
     for (let seq = 0; seq < 3; seq++) channel.sendSync(messageOf(0, seq, maxSize, 16));
     const w = new Worker(RECEIVER, { workerData: { name, record, senders: 1, count: 2, maxSize, minSize: 16, how: 'async' } });
     workers.push(w);
