@@ -3,15 +3,16 @@
 // run. Every case runs every implementation once per round, in an order that turns from round to
 // round; every ratio is taken within a round, then summarized over the rounds.
 //
-//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [--rounds N] [--quick] [--no-write]
+//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [channel] [--rounds N] [--quick] [--no-write]
 //
 // Sections: `regions` (the cases above), `wake` (wake-up latency and notify(), issue 10:
-// test/bench/wake.ts) and `mutex` (NamedMutex uncontended, handed off and under contention,
-// issue 11: test/bench/mutex.ts); all when none is named (`npm run bench -- wake` runs only that
-// one).
+// test/bench/wake.ts), `mutex` (NamedMutex uncontended, handed off and under contention,
+// issue 11: test/bench/mutex.ts) and `channel` (Channel round trips and one-way throughput
+// between two processes, next to a Unix socket, a MessagePort, process.send and a C ring:
+// test/bench/channel.ts); all when none is named (`npm run bench -- wake` runs only that one).
 // --quick: 3 short rounds (a smoke run). --no-write: print only, leave docs/ alone.
-// Writes docs/BENCHMARKS.md and docs/bench-ratios.svg; a section not run keeps its part of the
-// file. No test asserts on any of these times.
+// Writes docs/BENCHMARKS.md, docs/bench-ratios.svg and docs/bench-channel.svg; a section not run
+// keeps its part of the file. No test asserts on any of these times.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,8 @@ import { runWake } from './wake.ts';
 import { printWake, wakeBlock, wakeMarkdown, writeWakeBlock } from './wake-report.ts';
 import { runMutex } from './mutex.ts';
 import { mutexBlock, mutexMarkdown, printMutex, writeMutexBlock } from './mutex-report.ts';
+import { runChannel } from './channel.ts';
+import { channelBlock, channelChart, channelMarkdown, printChannel, writeChannelBlock } from './channel-report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -37,7 +40,7 @@ const write = !args.includes('--no-write');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 3 : 9;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes a positive integer');
-const SECTIONS = ['regions', 'wake', 'mutex'];
+const SECTIONS = ['regions', 'wake', 'mutex', 'channel'];
 const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 for (const n of named) if (!SECTIONS.includes(n)) throw new Error(`unknown section ${n}: the sections are ${SECTIONS.join(', ')}`);
 const sections = new Set(named.length > 0 ? named : SECTIONS);
@@ -565,10 +568,23 @@ async function mutexSection(): Promise<void> {
   }
 }
 
+async function channelSection(): Promise<void> {
+  const channel = await runChannel({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, work, prefix });
+  printChannel(channel);
+  if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    writeChannelBlock(md, channelMarkdown(channel, machineText()));
+    const svg = path.join(root, 'docs', 'bench-channel.svg');
+    fs.writeFileSync(svg, channelChart(channel, machineText()));
+    console.log(`\nwrote the channel section of ${path.relative(root, md)} and ${path.relative(root, svg)}`);
+  }
+}
+
 async function main(): Promise<void> {
   if (!sections.has('regions')) {
     if (sections.has('wake')) await wakeSection();
     if (sections.has('mutex')) await mutexSection();
+    if (sections.has('channel')) await channelSection();
     return;
   }
   const started = Date.now();
@@ -688,13 +704,16 @@ async function main(): Promise<void> {
     const old = fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : '';
     const kept = wakeBlock(old);
     const keptMutex = mutexBlock(old);
+    const keptChannel = channelBlock(old);
     const files = writeReport(report, path.join(root, 'docs'));
     if (kept) writeWakeBlock(md, kept);
     if (keptMutex) writeMutexBlock(md, keptMutex);
+    if (keptChannel) writeChannelBlock(md, keptChannel);
     console.log(`\nwrote ${files.map((f) => path.relative(root, f)).join(', ')}`);
   }
   if (sections.has('wake')) await wakeSection();
   if (sections.has('mutex')) await mutexSection();
+  if (sections.has('channel')) await channelSection();
 }
 
 try {
