@@ -2,6 +2,7 @@
 // integrity through wrap-around, backpressure, waits (timeout, abort, close), the one receiver,
 // the end of `for await`, and a ring written outside the protocol. Many processes are in
 // channel-storm.test.ts, crashes in channel-crash.test.ts, C and Python peers in interop-channel.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -314,6 +315,27 @@ describe.runIf(hasChannel)('for await', () => {
     sender.close();
     await loop;
     expect(got).toEqual(['late']);
+  });
+
+  it('ends when the last sender is killed, since the OS no longer counts it as a holder', async () => {
+    const name = uniqueName('ch');
+    const receiver = open(name, { capacity: 64 });
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const { Channel } = await import(${JSON.stringify(dist)}); const ch = Channel.openExisting(${JSON.stringify(name)}); await ch.send('last words'); console.log('sent'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const got: string[] = [];
+    const loop = (async () => {
+      for await (const m of receiver) got.push(text.decode(m));
+    })();
+    child.kill('SIGKILL');
+    await gone;
+    await loop;
+    expect(got).toEqual(['last words']);
   });
 
   it('break leaves the channel open and the messages not yet taken in it', async () => {

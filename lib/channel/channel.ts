@@ -8,6 +8,7 @@ import type { NativeMutex } from '../sync/backend.js';
 import { PendingWaits } from '../sync/pending-waits.js';
 import { AbortError, checkSignal, checkTimeout } from '../sync/wait-options.js';
 import { checkOptionsObject } from '../validate.js';
+import { othersHold } from '../region/shared-memory.js';
 import { CHANNEL_OPTIONS, openChannelParts, type ChannelOptions, type ChannelParts } from './channel-parts.js';
 import { WORD, largestMessage } from './layout.js';
 import { checkMessage } from './message.js';
@@ -275,12 +276,17 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     }
   }
 
-  /** True when no other handle is open and one was: every sender closed. */
+  /**
+   * True when no other handle is open and one was: every sender closed. The OS says who holds the
+   * region where it can (a killed holder is not counted); elsewhere the header's count of open
+   * handles, which a killed process leaves high, is all there is.
+   */
   #sendersGone(parts: ChannelParts): boolean {
     const words = parts.ring.words;
-    const others = Atomics.load(words, WORD.handles) - 1;
-    if (others > 0 || Atomics.load(words, WORD.opened) !== this.#openedAt) this.#sawSender = true;
-    return others <= 0 && this.#sawSender;
+    const held = othersHold(parts.region);
+    const others = held ?? Atomics.load(words, WORD.handles) > 1;
+    if (others || Atomics.load(words, WORD.opened) !== this.#openedAt) this.#sawSender = true;
+    return !others && this.#sawSender;
   }
 
   /** The oldest message, waiting until one comes. Never blocks the event loop. */

@@ -1,8 +1,9 @@
 // A channel counts its open handles in its header (layout.ts: handles), so that a receiver can
-// tell when every sender has gone. A handle whose process or worker ends without close() must
+// tell when every sender has gone where the OS cannot say who holds the region (see
+// Channel#sendersGone; Linux and Windows can). A handle whose process or worker ends without close() must
 // still leave the count: process 'exit' runs at a normal end and at process.exit(), in the main
 // thread and in workers. A killed process, and a worker ended by terminate() (which runs no
-// JavaScript), leave it high: a receiver's `for await` then waits for a sender that is gone.
+// JavaScript), leave it high.
 import type { ChannelParts } from './channel-parts.js';
 
 const atExit = new Map<ChannelParts, () => void>();

@@ -40,6 +40,11 @@ export interface NativeRegion {
   mode: number;
   /** POSIX: what tells this object from another one under the same name (device and inode). */
   identity?(): string;
+  /**
+   * Whether a holder other than this one has the region open now (a handle elsewhere, in this
+   * process or another); undefined where the OS cannot say. A holder that died is not counted.
+   */
+  othersHold?(): boolean | undefined;
   /** Drops this process's share of the region (lock, descriptor or handle); keeps the mapping. */
   release(): void;
   /** Unmaps the view. Called once no JavaScript object can reach the view any more. */

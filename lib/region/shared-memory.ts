@@ -44,8 +44,18 @@ export interface WriteOptions {
 
 const WRITE_OPTIONS = ['strict'];
 
+/**
+ * Whether another holder has `region` open now; undefined where the OS cannot say or once it is
+ * closed. For the package's own use (a channel's receiver asks it), not exported to users.
+ */
+export let othersHold: (region: SharedMemory) => boolean | undefined;
+
 /** A named shared-memory region mapped into this process. */
 export class SharedMemory implements Disposable {
+  static {
+    othersHold = (region) => region.#held.native?.othersHold?.();
+  }
+
   /** The name as given (`dllmemfilemap`, or with a `Global\`/`Local\` prefix). */
   readonly name: string;
   /** True only for the process that created the region; its bytes were all zero then. */

@@ -120,6 +120,7 @@ export function posixHolders(): Holders {
         const st = fs.fstatSync(fd);
         return `${st.dev}:${st.ino}`;
       },
+      othersHold: () => (released ? undefined : locks.othersHold(fd)),
       release() {
         if (released) return;
         released = true;

@@ -39,6 +39,7 @@ export const MAP_ANONYMOUS = process.platform === 'darwin' ? 0x1000 : 0x20;
 export const MAP_NORESERVE = process.platform === 'linux' ? 0x4000 : 0;
 /** (void *)-1, which koffi returns as a BigInt. */
 export const MAP_FAILED = 0xffffffffffffffffn;
+export const F_OFD_GETLK = 36; // Linux <fcntl.h>, since 3.15
 export const F_OFD_SETLK = 37; // Linux <fcntl.h>, since 3.15
 export const F_RDLCK = 0; // <fcntl.h>
 export const F_WRLCK = 1;

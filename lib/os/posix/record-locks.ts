@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import koffi from 'koffi';
-import { F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLCK, SEEK_SET, type Libc } from './libc.js';
+import { F_OFD_GETLK, F_OFD_SETLK, F_RDLCK, F_UNLCK, F_WRLCK, SEEK_SET, type Libc } from './libc.js';
 import { systemError, codeForErrno, type SharedMemoryErrorFields } from '../../errors.js';
 
 const { EINTR, EAGAIN, EACCES, EINVAL, ENOSYS, EOPNOTSUPP } = os.constants.errno;
@@ -33,6 +33,8 @@ export interface RecordLocks {
   tryExclusive(fd: number, readOnly: boolean, fields: SharedMemoryErrorFields): ExclusiveLock | null;
   /** Drops this descriptor's lock. */
   unlock(fd: number): void;
+  /** Whether another descriptor holds a lock on the object (another holder); undefined where unknown. */
+  othersHold(fd: number): boolean | undefined;
 }
 
 export function recordLocks(c: Libc): RecordLocks {
@@ -102,6 +104,15 @@ export function recordLocks(c: Libc): RecordLocks {
     },
     unlock(fd) {
       if (supported) set(fd, F_UNLCK, {});
+    },
+    othersHold(fd) {
+      if (!supported) return undefined;
+      // Asks which lock a write lock would conflict with; this descriptor's own never conflicts.
+      const lock = { l_type: F_WRLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
+      for (;;) {
+        if (fcntl!(fd, F_OFD_GETLK, lock) === 0) return lock.l_type !== F_UNLCK;
+        if (koffi.errno() !== EINTR) return undefined;
+      }
     },
   };
 }

@@ -21,6 +21,22 @@ const STRUCTS = {
     Type: 'uint32_t',
   },
   SECTION_BASIC_INFORMATION: { BaseAddress: 'void *', AllocationAttributes: 'uint32_t', MaximumSize: 'int64_t' },
+  // <winternl.h> (PUBLIC_OBJECT_BASIC_INFORMATION, with the fields it calls Reserved spelled out)
+  OBJECT_BASIC_INFORMATION: {
+    Attributes: 'uint32_t',
+    GrantedAccess: 'uint32_t',
+    HandleCount: 'uint32_t',
+    PointerCount: 'uint32_t',
+    PagedPoolCharge: 'uint32_t',
+    NonPagedPoolCharge: 'uint32_t',
+    Reserved0: 'uint32_t',
+    Reserved1: 'uint32_t',
+    Reserved2: 'uint32_t',
+    NameInfoSize: 'uint32_t',
+    TypeInfoSize: 'uint32_t',
+    SecurityDescriptorSize: 'uint32_t',
+    CreationTime: 'int64_t',
+  },
 } as const;
 const KERNEL32 = {
   // hFile is a HANDLE; declared intptr_t so that INVALID_HANDLE_VALUE (-1) can be passed.
@@ -37,6 +53,8 @@ const KERNEL32 = {
   LocalFree: 'void *__stdcall LocalFree(void *hMem)',
 } as const;
 const NTDLL = {
+  NtQueryObject:
+    'int32_t __stdcall NtQueryObject(void *Handle, int ObjectInformationClass, _Out_ OBJECT_BASIC_INFORMATION *ObjectInformation, uint32_t ObjectInformationLength, void *ReturnLength)',
   NtQuerySection:
     'int32_t __stdcall NtQuerySection(void *SectionHandle, int SectionInformationClass, _Out_ SECTION_BASIC_INFORMATION *SectionInformation, size_t Length, void *ResultLength)',
 } as const;
@@ -53,6 +71,7 @@ const MEM_RESERVE = 0x2000;
 const FILE_MAP_WRITE = 0x0002; // <memoryapi.h>
 const FILE_MAP_READ = 0x0004;
 const SectionBasicInformation = 0; // <winternl.h> SECTION_INFORMATION_CLASS
+const ObjectBasicInformation = 0; // <winternl.h> OBJECT_INFORMATION_CLASS
 const SDDL_REVISION_1 = 1; // <sddl.h>
 const ERROR_ALREADY_EXISTS = 183; // <winerror.h>
 const ERROR_INVALID_HANDLE = 6;
@@ -201,6 +220,14 @@ export function windowsBackend(): RegionBackend {
         view,
         address: BigInt(koffi.address(address)),
         mode: 0,
+        // Every holder keeps its handle; the kernel closes those of a process that ends.
+        othersHold() {
+          if (released) return undefined;
+          const info: { HandleCount?: number } = {};
+          const size = koffi.sizeof('OBJECT_BASIC_INFORMATION');
+          if (nt.NtQueryObject(handle, ObjectBasicInformation, info, size, null) !== 0) return undefined;
+          return info.HandleCount! > 1;
+        },
         release() {
           if (released) return;
           released = true;
