@@ -3,7 +3,8 @@
 #   Windows (x86_64-w64-mingw32-gcc): dllmemfilemap.dll + libdllmemfilemap.a, parent.exe,
 #     child.exe, probe.exe; the DLL sits beside the .exe files, where Windows looks for it;
 #     event_tool.exe (named events from plain Win32: set, wait, an iRacing-style writer);
-#     mutex_tool.exe (named mutexes from plain Win32: hold, die holding, try, a locked counter).
+#     mutex_tool.exe (named mutexes from plain Win32: hold, die holding, try, a locked counter);
+#     channel_peer.exe (a Channel sender or receiver from plain Win32).
 #   Linux (cc): posix_twin.
 # Skips the work when every output is newer than the sources and this script.
 #   scripts/windows/build-c.sh [--verify]
@@ -19,7 +20,7 @@ say() { printf '[win-build-c] %s\n' "$*"; }
 
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || "$here/setup.sh" -q
 
-outputs=("$out/dllmemfilemap.dll" "$out/libdllmemfilemap.a" "$out/parent.exe" "$out/child.exe" "$out/probe.exe" "$out/event_tool.exe" "$out/mutex_tool.exe" "$out/posix_twin")
+outputs=("$out/dllmemfilemap.dll" "$out/libdllmemfilemap.a" "$out/parent.exe" "$out/child.exe" "$out/probe.exe" "$out/event_tool.exe" "$out/mutex_tool.exe" "$out/channel_peer.exe" "$out/posix_twin")
 fresh=1
 for o in "${outputs[@]}"; do
   [[ -f $o ]] || { fresh=0; break; }
@@ -42,6 +43,7 @@ else
   $cc "${flags[@]}" -municode -o "$out/probe.exe" "$src/probe.c" -L"$out" -ldllmemfilemap
   $cc "${flags[@]}" -municode -o "$out/event_tool.exe" "$src/event_tool.c"
   $cc "${flags[@]}" -municode -o "$out/mutex_tool.exe" "$src/mutex_tool.c"
+  $cc "${flags[@]}" -municode -o "$out/channel_peer.exe" "$src/channel_peer.c"
   # glibc >= 2.34 has shm_open in libc; older ones need librt (harmless when empty).
   ${CC:-cc} -O2 -Wall -Wextra -o "$out/posix_twin" "$src/posix_twin.c" -lrt
   say "built in $out: ${outputs[*]##*/}"
