@@ -22,6 +22,8 @@ export interface CostRow {
 
 export interface ChannelReport {
   date: string;
+  /** How the run was asked for (`npm run bench -- channel`). */
+  command: string;
   revision?: string;
   cc?: string;
   pinned: boolean;
@@ -205,7 +207,7 @@ export function channelChart(r: ChannelReport, machine: string): string {
   const body: string[] = [];
   for (const panel of panels) {
     const values = panel.bars.flatMap((b) => [b.min, b.max, b.value]).filter((v) => v > 0 && Number.isFinite(v));
-    const lo = Math.floor(Math.log10(Math.min(...values)));
+    const lo = Math.floor(Math.log10(Math.min(...values)) - 0.3);
     const hi = Math.ceil(Math.log10(Math.max(...values)));
     const x = (v: number) => labelWidth + ((Math.log10(Math.max(v, 10 ** lo)) - lo) / Math.max(1, hi - lo)) * plot;
     body.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(panel.title)}</text>`);
@@ -287,7 +289,7 @@ export function channelMarkdown(r: ChannelReport, machine: string): string {
     'lowest and highest round in brackets; every ratio is taken within a round (Channel\'s figure ÷ the',
     'other\'s in the same round), then summarized the same way. No test asserts on any of it.',
     '',
-    `**Machine:** ${machine}${r.cc ? `; C: ${r.cc}, -O2` : ''}. Measured on ${r.date}${r.revision ? ` at ${r.revision}` : ''} with \`npm run bench -- channel${r.rounds !== 6 ? ` --rounds ${r.rounds}` : ''}\` (${r.seconds.toFixed(0)} s);`,
+    `**Machine:** ${machine}${r.cc ? `; C: ${r.cc}, -O2` : ''}. Measured on ${r.date}${r.revision ? ` at ${r.revision}` : ''} with \`${r.command}\` (${r.seconds.toFixed(0)} s);`,
     `load average (1, 5, 15 min) ${loadText(r.load[0])} when the section began and ${loadText(r.load[1])} when it ended${r.load[0][0] > 0.5 || r.load[1][0] > 0.5 ? ': other jobs shared the two cores, and whatever waits for a CPU shows it' : ''}.`,
     '',
     '### Round trips (21 bytes)',

@@ -14,6 +14,7 @@
 // turns each round; every ratio is taken within a round. What one call costs in this process, and
 // the parts a send is made of: timed with mitata. Nothing asserts on a time.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -87,10 +88,26 @@ interface Plan {
   first?: string[];
   /** Started once the first is ready; prints the result. */
   second: string[];
+  /** What to remove afterwards, however it went: the C ring's shm object, a socket. */
+  leftover?: string;
+}
+
+/** Runs a plan, and again (up to twice) when it fails; failures are noted. */
+async function runPlan(plan: () => Plan, notes: string[]): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const p = plan();
+    try {
+      return await runPlanOnce(p);
+    } catch (e) {
+      const what = `${(e as Error).message.replace(/^Error: /, '')}`;
+      if (attempt === 3) throw e;
+      notes.push(`A measurement failed and was run again (attempt ${attempt}): ${what}`);
+    }
+  }
 }
 
 /** Runs a plan: the first side, then (once it is ready) the second. Returns the result line. */
-async function runPlan(plan: Plan): Promise<string> {
+async function runPlanOnce(plan: Plan): Promise<string> {
   const first = plan.first ? run(plan.first) : undefined;
   let second: Running | undefined;
   try {
@@ -101,7 +118,10 @@ async function runPlan(plan: Plan): Promise<string> {
   } catch (e) {
     first?.kill();
     second?.kill();
+    await Promise.allSettled([first?.done, second?.done]);
     throw e;
+  } finally {
+    if (plan.leftover) fs.rmSync(plan.leftover, { force: true });
   }
 }
 
@@ -121,14 +141,14 @@ function roundTripPlan(impl: Impl, warm: number, timed: number, s: Setup): Plan 
   const counts = [String(warm), String(timed)];
   switch (impl) {
     case 'c':
-      return { first: [...pin(s, '1'), s.c!, 'rt', 'b', `/${n}`, ...counts], second: [...pin(s, '0'), s.c!, 'rt', 'a', `/${n}`, ...counts] };
+      return { first: [...pin(s, '1'), s.c!, 'rt', 'b', `/${n}`, ...counts], second: [...pin(s, '0'), s.c!, 'rt', 'a', `/${n}`, ...counts], leftover: `/dev/shm/${n}` };
     case 'ipc':
       return { second: [...pin(s, '0'), ...nodePeer(), 'rt', 'ipc', 'a', ...counts, '-', ...(s.pinned ? ['1'] : [])] };
     case 'port':
       return { second: [...pin(s, '0,1'), ...nodePeer(), 'rt', 'port', 'a', ...counts, '-'] };
     case 'unix': {
       const sock = path.join(s.o.work, `${n}.sock`);
-      return { first: [...pin(s, '1'), ...nodePeer(), 'rt', 'unix', 'b', ...counts, sock], second: [...pin(s, '0'), ...nodePeer(), 'rt', 'unix', 'a', ...counts, sock] };
+      return { first: [...pin(s, '1'), ...nodePeer(), 'rt', 'unix', 'b', ...counts, sock], second: [...pin(s, '0'), ...nodePeer(), 'rt', 'unix', 'a', ...counts, sock], leftover: sock };
     }
     default:
       return { first: [...pin(s, '1'), ...nodePeer(), 'rt', impl, 'b', ...counts, n], second: [...pin(s, '0'), ...nodePeer(), 'rt', impl, 'a', ...counts, n] };
@@ -140,14 +160,14 @@ function throughputPlan(impl: Impl, bytes: number, ms: number, warmMs: number, s
   const args = [String(bytes), String(ms), String(warmMs)];
   switch (impl) {
     case 'c':
-      return { first: [...pin(s, '1'), s.c!, 'tput', 'recv', `/${n}`, ...args], second: [...pin(s, '0'), s.c!, 'tput', 'send', `/${n}`, ...args] };
+      return { first: [...pin(s, '1'), s.c!, 'tput', 'recv', `/${n}`, ...args], second: [...pin(s, '0'), s.c!, 'tput', 'send', `/${n}`, ...args], leftover: `/dev/shm/${n}` };
     case 'ipc':
       return { second: [...pin(s, '0'), ...nodePeer(), 'tp', 'ipc', 'send', ...args, '-', ...(s.pinned ? ['1'] : [])] };
     case 'port':
       return { second: [...pin(s, '0,1'), ...nodePeer(), 'tp', 'port', 'send', ...args, '-'] };
     case 'unix': {
       const sock = path.join(s.o.work, `${n}.sock`);
-      return { first: [...pin(s, '1'), ...nodePeer(), 'tp', 'unix', 'recv', ...args, sock], second: [...pin(s, '0'), ...nodePeer(), 'tp', 'unix', 'send', ...args, sock] };
+      return { first: [...pin(s, '1'), ...nodePeer(), 'tp', 'unix', 'recv', ...args, sock], second: [...pin(s, '0'), ...nodePeer(), 'tp', 'unix', 'send', ...args, sock], leftover: sock };
     }
     default:
       return { first: [...pin(s, '1'), ...nodePeer(), 'tp', impl, 'recv', ...args, n], second: [...pin(s, '0'), ...nodePeer(), 'tp', impl, 'send', ...args, n] };
@@ -237,14 +257,14 @@ export async function runChannel(o: ChannelBenchOptions): Promise<ChannelReport>
     process.stdout.write(`channel round ${round + 1}/${rounds}:`);
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(k + round) % impls.length]!;
-      rt[impl]!.push(numbersOf(await runPlan(roundTripPlan(impl, warm, timed, setup))));
+      rt[impl]!.push(numbersOf(await runPlan(() => roundTripPlan(impl, warm, timed, setup), notes)));
       process.stdout.write(' .');
     }
     process.stdout.write(' |');
     for (const size of SIZES) {
       for (let k = 0; k < impls.length; k++) {
         const impl = impls[(k + round) % impls.length]!;
-        const [messages, ns] = numbersOf(await runPlan(throughputPlan(impl, size, ms, warmMs, setup)));
+        const [messages, ns] = numbersOf(await runPlan(() => throughputPlan(impl, size, ms, warmMs, setup), notes));
         const rate: Rate = { messages: messages!, ns: ns! };
         tp[size]![impl]!.push(rate);
         process.stdout.write(' .');
@@ -259,6 +279,7 @@ export async function runChannel(o: ChannelBenchOptions): Promise<ChannelReport>
   const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--', 'lib', ':!lib/os/windows'], { encoding: 'utf8' }).stdout?.trim();
   return {
     date: new Date().toISOString().slice(0, 10),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     revision: head ? `${head}${dirty ? ' with uncommitted changes in lib/ (Windows backend aside)' : ''}` : undefined,
     cc: ccVersion,
     pinned,
