@@ -238,11 +238,18 @@ describe.runIf(isWindows && hasPeer)('Windows Channel with a C peer (channel_pee
     const seed = 987654321;
     const receiver = startLines(CHANNEL_PEER, ['receive', name, String(count), String(seed), '7']);
     const messages = new Messages(seed, 7);
+    // A C receiver that stops early (a failed check) ends the sending, and next() shows its stderr.
+    const gone = new AbortController();
+    void receiver.exit.then(() => gone.abort());
     let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const m = messages.take();
-      bytes += m.length;
-      await tx.send(m, { timeout: 30_000 });
+    try {
+      for (let i = 0; i < count; i++) {
+        const m = messages.take();
+        bytes += m.length;
+        await tx.send(m, { timeout: 30_000, signal: gone.signal });
+      }
+    } catch (e) {
+      if (!gone.signal.aborted) throw e;
     }
     const report = await receiver.next();
     expect(report).toEqual({ received: count, bytes, checkedBytes: bytes, wrapped: report.wrapped, emptyWaits: report.emptyWaits });
@@ -327,6 +334,7 @@ describe.runIf(isWindows && hasPeer)('Windows Channel with a C peer (channel_pee
       expect(nodeSent).toBeGreaterThanOrEqual(200);
     } finally {
       stopNode = true;
+      tx.close(); // a send still waiting for room (the receiver stopped at a failed check) ends now
       await nodeSending.catch(() => {});
       await receiving.stop().catch(() => {});
     }
