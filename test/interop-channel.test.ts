@@ -257,6 +257,100 @@ describe.runIf(isLinux)('C and Python peers send to and receive from a Node Chan
       expect(leftovers(name)).toEqual([]);
     });
   });
+
+  describe.runIf(hasPython && pythonFits)('Python', () => {
+    it('a Python sender sends 3,000 messages through a 4 KiB ring; Node receiveSync()s each, whole and in order, after the ring filled', async () => {
+      const name = uniqueName('pchan');
+      const COUNT = 3000;
+      const SEED = 0x27d4eb2f;
+      const inbox = Channel.open(name, { capacity: CAPACITY });
+      try {
+        const py = peer('python3', [PY_PEER, 'send', name, String(COUNT), String(SEED)]);
+        await untilFull(name, SEED, 1);
+        const check = new Expect(SEED, 1, CAPACITY);
+        // A bound, so that a lost message fails the test rather than blocking its thread for good.
+        while (check.count < COUNT) check.check(inbox.receiveSync(30_000));
+        expect(check.failure).toBeUndefined();
+        const { line, code } = await py.result();
+        expect(code).toBe(0);
+        expect(line.sent).toBe(COUNT);
+        expect(inbox.tryReceive()).toBeNull();
+      } finally {
+        inbox.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+
+    it('Node sendSync()s 3,000 messages through a 4 KiB ring; a Python receiver checks each, and some ran past the ring\'s end', async () => {
+      const name = uniqueName('pchan');
+      const COUNT = 3000;
+      const SEED = 0x165667b1;
+      const outbox = Channel.open(name, { capacity: CAPACITY });
+      try {
+        const py = peer('python3', [PY_PEER, 'receive', name, String(COUNT), String(SEED)]);
+        const messages = new Messages(SEED, 1, CAPACITY);
+        for (let i = 0; i < COUNT; i++) outbox.sendSync(messages.next(), 30_000);
+        const { line, code } = await py.result();
+        expect(line).toMatchObject({ received: COUNT });
+        expect(code).toBe(0);
+        expect(line.wrapped).toBeGreaterThan(0);
+      } finally {
+        outbox.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+
+    it('while Node holds the receiving end, the Python receiver is refused', async () => {
+      const name = uniqueName('pchan');
+      const channel = Channel.open(name, { capacity: CAPACITY });
+      try {
+        expect(channel.tryReceive()).toBeNull();
+        expect(await peer('python3', [PY_PEER, 'receive', name, '1', '7']).result()).toEqual({ line: { busy: true }, code: 5 });
+      } finally {
+        channel.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+  });
+
+  describe.runIf(hasCc && hasPython && pythonFits)('C, Python and Node together', () => {
+    it('a C sender, a Python sender and a Node sender at once, into one Node receiver: every message once, whole, each sender\'s in its order', async () => {
+      const name = uniqueName('mchan');
+      const senders = [
+        { id: 1, seed: 0x68e31da4, count: 10_000 },
+        { id: 2, seed: 0xb5297a4d, count: 2000 },
+        { id: 3, seed: 0x1b56c4e9, count: 10_000 },
+      ];
+      const [cSender, pySender, nodeSender] = senders as [(typeof senders)[0], (typeof senders)[0], (typeof senders)[0]];
+      const inbox = Channel.open(name, { capacity: CAPACITY });
+      const nodeOut = Channel.open(name);
+      try {
+        const others = [
+          peer(cPeer, ['send', name, String(cSender.count), String(cSender.seed), String(cSender.id)]),
+          peer('python3', [PY_PEER, 'send', name, String(pySender.count), String(pySender.seed), String(pySender.id)]),
+        ];
+        const sending = (async () => {
+          const messages = new Messages(nodeSender.seed, nodeSender.id, CAPACITY);
+          for (let i = 0; i < nodeSender.count; i++) await nodeOut.send(messages.next());
+        })();
+        const merged = new Merged(senders);
+        const total = senders.reduce((sum, s) => sum + s.count, 0);
+        for (let i = 0; i < total; i++) merged.take(await inbox.receive());
+        await sending;
+        expect(merged.failure()).toBeUndefined();
+        for (const [i, p] of others.entries()) {
+          const { line, code } = await p.result();
+          expect(code).toBe(0);
+          expect(line.sent).toBe(senders[i]!.count);
+        }
+        expect(inbox.tryReceive()).toBeNull();
+      } finally {
+        inbox.close();
+        nodeOut.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+  });
 });
 
 /** Resolves once someone holds the channel's receive mutex (a Node tryLock would take it: look at the lock word instead). */
