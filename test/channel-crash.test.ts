@@ -83,6 +83,17 @@ function start(script: string, o: object): Actor {
   return a;
 }
 
+/** Rejects when one of the live senders ends before it said { done } (a failed sender fails the test at once). */
+function failedSender(live: Actor[]): Promise<never> {
+  return new Promise((_, reject) => {
+    for (const a of live) {
+      void a.exit.then((how) => {
+        if (!a.lines.some((l) => l.done === true)) reject(new Error(`a live sender ended (${JSON.stringify(how)}): ${JSON.stringify(a.lines.at(-1))}`));
+      });
+    }
+  });
+}
+
 async function kill(a: Actor): Promise<void> {
   a.child.kill('SIGKILL');
   expect((await a.exit).signal).toBe('SIGKILL');
@@ -140,12 +151,14 @@ describe.runIf(isLinux)('senders that die', () => {
         victimsKilled += 2;
       }
     })();
+    const failed = failedSender(live);
+    failed.catch(() => {});
     let killsDone = false;
     void kills.then(() => (killsDone = true));
     const liveDone = () => checker.next.slice(0, LIVE).every((n: number) => n >= LIVE_COUNT);
     // While a live sender or a victim may still send, wait; then take what is left.
     while (!liveDone() || !killsDone) {
-      const m = liveDone() ? channel.tryReceive() : await channel.receive({ timeout: NEVER });
+      const m = liveDone() ? channel.tryReceive() : await Promise.race([channel.receive({ timeout: NEVER }), failed]);
       if (m) checker.take(m);
       else await delay(5);
     }
@@ -190,11 +203,13 @@ describe.runIf(isLinux)('senders that die', () => {
         }
       }
     })();
+    const failed = failedSender(live);
+    failed.catch(() => {});
     let killsDone = false;
     void kills.then(() => (killsDone = true));
     const liveDone = () => checker.next.slice(0, LIVE).every((n: number) => n >= LIVE_COUNT);
     while (!liveDone() || !killsDone) {
-      const m = liveDone() ? channel.tryReceive() : await channel.receive({ timeout: NEVER });
+      const m = liveDone() ? channel.tryReceive() : await Promise.race([channel.receive({ timeout: NEVER }), failed]);
       if (m) checker.take(m);
       else await delay(5);
     }

@@ -94,10 +94,15 @@ function senderWorker(o: SenderOptions): Promise<Record<string, unknown>> {
 }
 
 /** Receives every message of `SENDERS` senders of `COUNT` each and checks each one. */
-async function receiveAll(channel: Channel): Promise<{ received: number; bytes: number; empties: number }> {
+async function receiveAll(channel: Channel, ends: Promise<Record<string, unknown>>[]): Promise<{ received: number; bytes: number; empties: number }> {
   const checker = new Checker({ senders: SENDERS, count: COUNT, maxSize: MAX_SIZE });
   const total = SENDERS * COUNT;
-  for (let i = 0; i < total; i++) checker.take(await channel.receive({ timeout: 60_000 }));
+  // A sender that fails fails the test at once.
+  const failed = new Promise<never>((_, reject) => {
+    for (const end of ends) void end.then((r) => r.done !== true && reject(new Error(`a sender failed: ${JSON.stringify(r)}`)));
+  });
+  failed.catch(() => {});
+  for (let i = 0; i < total; i++) checker.take(await Promise.race([channel.receive({ timeout: 60_000 }), failed]));
   for (let id = 0; id < SENDERS; id++) checker.finish(id);
   expect(checker.empties, 'empty messages nobody sent').toBe(0);
   // Nothing more: every message came once.
@@ -118,7 +123,7 @@ async function storm(tag: string, startSender: (o: SenderOptions) => Promise<Rec
     if (!kinds) return startSender(o);
     return kinds(id) === 'process' ? senderProcess(o) : senderWorker(o);
   });
-  const got = await receiveAll(channel);
+  const got = await receiveAll(channel, ends);
   const results = await Promise.all(ends);
   expect(results.map((r) => [r.done, r.sent, r.error])).toEqual(results.map(() => [true, COUNT, undefined]));
   expect(got.received).toBe(SENDERS * COUNT);
