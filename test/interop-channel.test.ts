@@ -258,7 +258,8 @@ describe.runIf(isLinux)('C and Python peers send to and receive from a Node Chan
     });
   });
 
-  describe.runIf(hasPython && pythonFits)('Python', () => {
+  // A bound against a hang, not a speed check: Python is slow, and slower still on a loaded machine.
+  describe.runIf(hasPython && pythonFits)('Python', { timeout: 180_000 }, () => {
     it('a Python sender sends 3,000 messages through a 4 KiB ring; Node receiveSync()s each, whole and in order, after the ring filled', async () => {
       const name = uniqueName('pchan');
       const COUNT = 3000;
@@ -313,7 +314,7 @@ describe.runIf(isLinux)('C and Python peers send to and receive from a Node Chan
     });
   });
 
-  describe.runIf(hasCc && hasPython && pythonFits)('C, Python and Node together', () => {
+  describe.runIf(hasCc && hasPython && pythonFits)('C, Python and Node together', { timeout: 180_000 }, () => {
     it('a C sender, a Python sender and a Node sender at once, into one Node receiver: every message once, whole, each sender\'s in its order', async () => {
       const name = uniqueName('mchan');
       const senders = [
