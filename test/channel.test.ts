@@ -200,6 +200,36 @@ describe.runIf(hasChannel)('a full channel', () => {
   });
 });
 
+describe.runIf(hasChannel)('a sender that stops holding the send lock', () => {
+  it('makes trySend() false after a short wait, and sendSync() time out, instead of hanging', async () => {
+    const name = uniqueName('ch');
+    const ch = open(name, { capacity: 64 });
+    // A worker stands in for a stopped process: it takes the send lock and keeps it.
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.dist).then(({ NamedMutex }) => {
+         const lock = NamedMutex.openExisting(workerData.name + '#send');
+         const guard = lock.tryLock();
+         parentPort.postMessage(guard ? 'held' : 'busy');
+         parentPort.once('message', () => { guard.unlock(); lock.close(); parentPort.postMessage('let go'); });
+       });`,
+      { eval: true, workerData: { name, dist: new URL('../dist/index.js', import.meta.url).href } },
+    );
+    const next = () => new Promise((r) => worker.once('message', r));
+    try {
+      expect(await next()).toBe('held');
+      expect(ch.trySend('x')).toBe(false);
+      expect(errorOf(() => ch.sendSync('x', 50))).toMatchObject({ code: 'ETIMEDOUT' });
+      expect(ch.tryReceive()).toBeNull();
+      worker.postMessage('let go');
+      expect(await next()).toBe('let go');
+      expect(ch.trySend('x')).toBe(true);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
 describe.runIf(hasChannel)('receiving', () => {
   it('receive() waits for a message sent later, without blocking the event loop', async () => {
     const ch = open(uniqueName('ch'), { capacity: 64 });

@@ -31,6 +31,9 @@ export interface ChannelWaitOptions {
 const WAIT_OPTIONS = ['timeout', 'signal'];
 
 
+/** How long trySend() waits for another sender to finish its copy. */
+export const TRY_LOCK_MS = 100;
+
 /** How long receiveSync() looks for a message before it sleeps. */
 const SYNC_SPIN_MS = 0.05;
 
@@ -120,11 +123,15 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
 
   // ---- sending ----
 
-  /** Sends the message if there is room now; false when the channel is full. Never waits for room. */
+  /**
+   * Sends the message if there is room now; false when the channel is full. Never waits for room.
+   * Waits for the send lock, which other senders hold only while they copy a message in, for at
+   * most TRY_LOCK_MS: a holder that is stopped (SIGSTOP, a debugger) then makes it false too.
+   */
   trySend(message: Uint8Array | string): boolean {
     const parts = this.#live();
     const m = checkMessage(message, this.maxMessageBytes);
-    lockSync(parts, Infinity, this.#fields());
+    if (!lockSync(parts, TRY_LOCK_MS, this.#fields())) return false;
     return writeAndUnlock(parts, m, this.#fields());
   }
 
