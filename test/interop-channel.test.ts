@@ -200,6 +200,24 @@ describe.runIf(isLinux)('C and Python peers send to and receive from a Node Chan
       expect(leftovers(name)).toEqual([]);
     });
 
+    it('for await over a channel whose only sender is a C peer takes all its messages and ends once it exits (its holder lock counts it as a sender)', async () => {
+      const name = uniqueName('cchan');
+      const COUNT = 5000;
+      const SEED = 0x3c6ef372;
+      const inbox = Channel.open(name, { capacity: CAPACITY });
+      try {
+        const c = peer(cPeer, ['send', name, String(COUNT), String(SEED)]);
+        const check = new Expect(SEED, 1, CAPACITY);
+        for await (const message of inbox) check.check(message);
+        expect(check.failure).toBeUndefined();
+        expect(check.count).toBe(COUNT);
+        expect((await c.result()).code).toBe(0);
+      } finally {
+        inbox.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+
     it('while a C receiver holds the receiving end, Node\'s receive is EBUSY; while Node holds it, the C receiver is refused', async () => {
       const name = uniqueName('cchan');
       const channel = Channel.open(name, { capacity: CAPACITY });
@@ -297,6 +315,24 @@ describe.runIf(isLinux)('C and Python peers send to and receive from a Node Chan
         expect(line.wrapped).toBeGreaterThan(0);
       } finally {
         outbox.close();
+      }
+      expect(leftovers(name)).toEqual([]);
+    });
+
+    it('for await over a channel whose only sender is a slow Python peer takes all its messages and ends once it exits', async () => {
+      const name = uniqueName('pchan');
+      const COUNT = 500;
+      const SEED = 0x510e527f;
+      const inbox = Channel.open(name, { capacity: CAPACITY });
+      try {
+        const py = peer('python3', [PY_PEER, 'send', name, String(COUNT), String(SEED)]);
+        const check = new Expect(SEED, 1, CAPACITY);
+        for await (const message of inbox) check.check(message);
+        expect(check.failure).toBeUndefined();
+        expect(check.count).toBe(COUNT);
+        expect((await py.result()).code).toBe(0);
+      } finally {
+        inbox.close();
       }
       expect(leftovers(name)).toEqual([]);
     });
