@@ -6,9 +6,9 @@
  *
  *   channel_peer.exe send NAME COUNT SEED [ID [HANG_AT]]
  *       Sends COUNT messages of sender ID (default 1) made by the generator below. With HANG_AT
- *       (< COUNT): after HANG_AT messages it takes the send lock, writes half of the next frame
- *       past tail (never publishing it), prints {"holding":HANG_AT} and sleeps holding the lock,
- *       to be killed there (TerminateProcess) by a test.
+ *       (< COUNT): after HANG_AT messages, once the next frame fits, it writes half of it past
+ *       tail under the send lock (never publishing it), prints {"holding":HANG_AT} and sleeps
+ *       holding the lock, to be killed there (TerminateProcess) by a test.
  *   channel_peer.exe receive NAME COUNT [SEED [ID]]
  *       Takes the receiving end (WaitForSingleObject(<NAME>#receive, 0); exit 5 if busy), receives
  *       COUNT messages and checks each: with SEED, every byte against the generator; without,
@@ -232,17 +232,6 @@ static int run_send(struct channel *ch, uint32_t count, uint32_t seed, uint32_t 
     unsigned long long bytes = 0, full_waits = 0, abandoned = 0, wrapped = 0;
     for (uint32_t n = 0; n < count; n++) {
         uint32_t length = make_message(&state, id, n, max_len, message);
-        if (n == hang_at) {
-            /* Die here: the lock held, half a frame written past tail and never published. */
-            abandoned += lock_send(ch);
-            uint32_t tail = load(&ch->words[W_TAIL]), at = tail % ch->capacity;
-            uint32_t header[2] = { length, 0 };
-            memcpy(ch->ring + at, header, 8);
-            copy_in(ch, (at + 8) % ch->capacity, message, length / 2);
-            printf("{\"holding\":%lu,\"abandoned\":%llu}\n", (unsigned long)n, abandoned);
-            fflush(stdout);
-            Sleep(INFINITE);
-        }
         for (;;) {
             /* Read before the check, so that space freed after it ends the sleep at once. */
             uint32_t since = load(&ch->space.w[C_COUNT]);
@@ -254,6 +243,14 @@ static int run_send(struct channel *ch, uint32_t count, uint32_t seed, uint32_t 
                 uint32_t at = tail % ch->capacity;
                 uint32_t header[2] = { length, 0 };
                 memcpy(ch->ring + at, header, 8);
+                if (n == hang_at) {
+                    /* Die here: the lock held, half of the frame written in free space past tail,
+                       never published. */
+                    copy_in(ch, (at + 8) % ch->capacity, message, length / 2);
+                    printf("{\"holding\":%lu,\"abandoned\":%llu}\n", (unsigned long)n, abandoned);
+                    fflush(stdout);
+                    Sleep(INFINITE);
+                }
                 wrapped += copy_in(ch, (at + 8) % ch->capacity, message, length);
                 store(&ch->words[W_TAIL], (tail + size) % ch->lap); /* release: the frame before the tail */
                 notify(&ch->data);
