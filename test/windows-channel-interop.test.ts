@@ -260,6 +260,42 @@ describe.runIf(isWindows && hasPeer)('Windows Channel with a C peer (channel_pee
     expect(tx.receiving).toBe(true);
   }, 120_000);
 
+  it('a for-await receiver whose only sender is channel_peer.exe takes every message, and ends once that sender has exited or is killed (its section handle counts it as a sender)', async () => {
+    const name = channelName('chan-iter');
+    const rx = openChannel(name);
+    const count = 500;
+    const seed = 4242;
+    const sender = startLines(CHANNEL_PEER, ['send', name, String(count), String(seed), '1']);
+    const checker = new Checker([[1, seed]]);
+    for await (const m of rx) checker.take(m);
+    checker.finish(1, count);
+    expect(checker.empties).toBe(0);
+    expect(await sender.next()).toMatchObject({ sent: count });
+    expect(await sender.exit).toBe(0);
+
+    // A sender that stops after 5 messages holding the send lock: the loop waits for more while
+    // it lives, and ends once TerminateProcess has closed its handles.
+    const name2 = channelName('chan-iter-kill');
+    const rx2 = openChannel(name2);
+    const got = new Checker([[2, seed]]);
+    const state = { failure: undefined as unknown, ended: false };
+    const iterating = (async () => {
+      for await (const m of rx2) got.take(m);
+      state.ended = true;
+    })().catch((e) => (state.failure = e));
+    const hanger = startLines(CHANNEL_PEER, ['send', name2, '100', String(seed), '2', '5']);
+    expect(await hanger.next()).toMatchObject({ holding: 5 });
+    await until(() => got.has(2, 5), 'the first 5 messages', state);
+    expect(state.ended).toBe(false);
+    hanger.child.kill();
+    await hanger.exit;
+    await iterating;
+    expect(state.failure).toBe(undefined);
+    expect(state.ended).toBe(true);
+    got.finish(2, 5);
+    expect(rx2.tryReceive()).toBe(null); // the half frame was never published
+  }, 120_000);
+
   it('a second C receiver is refused while Node holds the receiving end', async () => {
     const name = channelName('chan-busy');
     const rx = openChannel(name);
