@@ -58,13 +58,16 @@ describe.runIf(isLinux)('things planted where a channel goes', () => {
     expect(leftOf(name)).toEqual([`${name}#space#changes`]);
   });
 
-  it('a sparse object of 1 TiB at the name is refused with EFBIG before anything is mapped', () => {
+  it('a sparse object of 1 TiB at the name is refused, and given no memory', () => {
     const name = uniqueName('chh');
     planted.push(shmPath(name));
     const fd = fs.openSync(shmPath(name), 'w', 0o600);
     fs.ftruncateSync(fd, 2 ** 40);
     fs.closeSync(fd);
-    expect(errorOf(() => Channel.open(name))).toMatchObject({ code: 'EFBIG' });
+    // Node 20 cannot view it at all (EFBIG); newer Node lines could, and the region layer then
+    // finds no memory for its pages (ENOSPC) before it maps anything.
+    expect(['EFBIG', 'ENOSPC']).toContain(errorOf(() => Channel.open(name)).code);
+    expect(fs.statSync(shmPath(name)).blocks).toBe(0);
     expect(leftOf(name)).toEqual([name]);
   });
 });
