@@ -1,9 +1,17 @@
-// Channel when its peers die (Linux first): senders SIGKILLed (or, as worker threads,
+// Channel when its peers die (Linux and Windows): senders SIGKILLed (or, as worker threads,
 // terminated) at random moments while they send, a sender SIGKILLed while it holds the send lock
 // with half a frame written, a receiver SIGKILLed while it receives, and receivers that end
 // without close(). The receiver must never see a partial or corrupt message, the live senders'
 // messages must all arrive exactly once and in order, and a new receiver must get in once the old
 // one is gone.
+//
+// On Windows (run there with the official Windows node.exe under Wine, scripts/windows/test.sh)
+// the tests that need only child.kill() (TerminateProcess there), worker.terminate(),
+// process.exit() and a receiver's end run too, with fewer messages and rounds (everything is much
+// slower under Wine); the ones that need SIGSTOP or /proc stay Linux-only. After each test the
+// channel's objects must be gone: on Linux /dev/shm holds only the channel's own objects (which the
+// test removes); on Windows, where a named object goes with its last handle, they cannot be opened
+// any more (ENOENT).
 //
 // No assertion is on time. The channel promises that a sleeping side looks again at least every
 // RECHECK_MS (lib/channel/channel.ts) even if the peer that should have woken it was killed; the
@@ -17,7 +25,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, NamedMutex, SharedMemory } from '../lib/index.js';
 // @ts-expect-error: a plain .mjs fixture, shared with the child processes
 import { Checker, messageOf } from './fixtures/channel-messages.mjs';
-import { isLinux, uniqueName } from './helpers.js';
+import { isLinux, isWindows, uniqueName } from './helpers.js';
 
 const SENDER = fileURLToPath(new URL('./fixtures/channel-sender.mjs', import.meta.url));
 const RECEIVER = fileURLToPath(new URL('./fixtures/channel-receiver.mjs', import.meta.url));
@@ -26,6 +34,8 @@ const PARK = fileURLToPath(new URL('./fixtures/channel-park.mjs', import.meta.ur
 const PARTS = ['', '#changes', '#receive', '#send', '#space#changes'];
 /** Generous: only a wedged channel reaches it. */
 const NEVER = 30_000;
+/** `linux` on Linux, `windows` on Windows (Wine: far slower, so fewer messages and rounds). */
+const onWindows = <T>(linux: T, windows: T): T => (isWindows ? windows : linux);
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const randomInt = (n: number) => Math.floor(Math.random() * n);
@@ -43,7 +53,9 @@ const workers: Worker[] = [];
 const handles: Array<{ close(): void }> = [];
 const names: string[] = [];
 
+/** Linux: the files of channel `name` in /dev/shm (none elsewhere: Windows has no such folder). */
 function leftovers(name: string): string[] {
+  if (!isLinux) return [];
   return fs.readdirSync('/dev/shm').filter((f) => f === name || f.startsWith(`${name}#`));
 }
 
@@ -108,9 +120,37 @@ function newChannel(tag: string, capacity: number): { name: string; channel: Cha
   return { name, channel };
 }
 
-/** At the test's end: every handle closed, /dev/shm holds only the channel's own objects; they go. */
+/** Expects `open()` to throw ENOENT (Windows: the named object went with its last handle). */
+function expectGone(open: () => { close(): void }, what: string): void {
+  let opened: { close(): void } | undefined;
+  try {
+    opened = open();
+  } catch (e) {
+    expect((e as { code?: string }).code, `${what}: ${String(e)}`).toBe('ENOENT');
+    return;
+  }
+  opened.close();
+  expect.fail(`${what} can still be opened after every handle was closed`);
+}
+
+/**
+ * At the test's end: every handle closed. Linux: /dev/shm holds only the channel's own objects;
+ * they go. Windows: the channel and the `extra` regions cannot be opened any more (ENOENT), unless
+ * `leaked` (worker threads ended by terminate() left their handles open in this process: not
+ * checked there).
+ */
 function cleanUp(name: string, ...extra: string[]): void {
+  cleanUpWith({ leaked: false }, name, ...extra);
+}
+
+function cleanUpWith(o: { leaked: boolean }, name: string, ...extra: string[]): void {
   for (const h of handles.splice(0)) h.close();
+  if (!isLinux) {
+    if (o.leaked) return;
+    expectGone(() => Channel.openExisting(name), `channel ${name}`);
+    for (const e of extra) expectGone(() => SharedMemory.openExisting(e), `region ${e}`);
+    return;
+  }
   const left = leftovers(name);
   expect(left.every((f) => PARTS.includes(f.slice(name.length))), `leftovers: ${left.join(', ')}`).toBe(true);
   for (const f of left) fs.rmSync(`/dev/shm/${f}`);
@@ -120,13 +160,13 @@ function cleanUp(name: string, ...extra: string[]): void {
   for (const e of extra) expect(fs.existsSync(`/dev/shm/${e}`)).toBe(false);
 }
 
-describe.runIf(isLinux)('senders that die', () => {
+describe.runIf(isLinux || isWindows)('senders that die', () => {
   it('senders SIGKILLed at random moments of their sending loops: no partial or corrupt message, and every message of the live senders arrives once, in order', async () => {
     const capacity = 64 * 1024;
     const maxSize = capacity / 4;
     const LIVE = 3;
-    const LIVE_COUNT = 15_000;
-    const ROUNDS = 12;
+    const LIVE_COUNT = onWindows(15_000, 2_000);
+    const ROUNDS = onWindows(12, 4);
     const { name, channel } = newChannel('chc-snd', capacity);
     const hows = ['sync', 'async', 'try', 'mixed'];
     // Victims get ids after the live senders'; they send without end until killed.
@@ -180,8 +220,8 @@ describe.runIf(isLinux)('senders that die', () => {
     const capacity = 64 * 1024;
     const maxSize = capacity / 4;
     const LIVE = 2;
-    const LIVE_COUNT = 10_000;
-    const ROUNDS = 12;
+    const LIVE_COUNT = onWindows(10_000, 2_000);
+    const ROUNDS = onWindows(12, 4);
     const { name, channel } = newChannel('chc-wkill', capacity);
     const hows = ['sync', 'async', 'try', 'mixed'];
     const checker = new Checker({ senders: LIVE + 3 * ROUNDS, count: 2 ** 31, maxSize, minSize: 16 });
@@ -221,9 +261,13 @@ describe.runIf(isLinux)('senders that die', () => {
     expect(terminated).toBe(3 * ROUNDS);
     const fromVictims = checker.next.slice(LIVE).reduce((a: number, b: number) => a + b, 0);
     console.log(`live senders: ${LIVE} x ${LIVE_COUNT}; ${terminated} worker senders terminated after sending ${fromVictims} messages that came whole`);
-    cleanUp(name);
+    // Windows: see report. The terminated workers' handles stay open in this process (terminate()
+    // runs no JavaScript, so no 'exit' handler closes them), and the channel's section with them:
+    // Channel.openExisting still opens it after every other handle closed, so no ENOENT check here.
+    cleanUpWith({ leaked: true }, name);
   }, 120_000);
 
+  // The parked sender stops itself with SIGSTOP on Linux; on Windows it idles holding the lock.
   it('a sender SIGKILLed while it holds the send lock with half a frame written: the next sender sends, and the receiver never sees the half frame', async () => {
     const capacity = 4096;
     const maxSize = 1024;
@@ -257,7 +301,8 @@ describe.runIf(isLinux)('senders that die', () => {
     cleanUp(name);
   }, 60_000);
 
-  it('a real sender SIGKILLed while it holds the send lock (stopped by SIGSTOP at a random moment inside a send): the next sender proceeds, and the receiver sees no partial message', async () => {
+  // Linux only: SIGSTOP, SIGCONT and /proc/<pid>/stat.
+  it.runIf(isLinux)('a real sender SIGKILLed while it holds the send lock (stopped by SIGSTOP at a random moment inside a send): the next sender proceeds, and the receiver sees no partial message', async () => {
     // Big messages, so that a sender spends much of its time copying under the lock.
     const capacity = 4 * 1024 * 1024;
     const maxSize = 1024 * 1024;
@@ -341,13 +386,13 @@ function hows(round: number): string {
   return ['sync', 'async', 'try'][round % 3]!;
 }
 
-describe.runIf(isLinux)('receivers that die or leave', () => {
+describe.runIf(isLinux || isWindows)('receivers that die or leave', () => {
   it('a receiver SIGKILLed while it receives: a new receiver in another process takes over, and at most the message being taken is lost, none duplicated', async () => {
     const capacity = 16 * 1024;
     const maxSize = 4096;
     const SENDERS = 3;
-    const COUNT = 6000;
-    const KILLS = 8;
+    const COUNT = onWindows(6000, 1500);
+    const KILLS = onWindows(8, 4);
     const { name } = newChannel('chc-rcv', capacity);
     const record = uniqueName('chc-rec');
     const recordRegion = SharedMemory.create(record, { size: 4 * (SENDERS + 1) });
@@ -447,7 +492,9 @@ describe.runIf(isLinux)('receivers that die or leave', () => {
     cleanUp(name, record);
   });
 
-  it('a receiver worker that ends without close() lets a receiver in the main thread in', async () => {
+  // Windows: see report (at the worker's end, ReleaseMutex fails in the Channel's 'exit' handler:
+  // the receive lock's handle was closed before it by the worker-exit release of lib/os/windows).
+  it.runIf(isLinux)('a receiver worker that ends without close() lets a receiver in the main thread in', async () => {
     const capacity = 4096;
     const maxSize = 512;
     const { name, channel } = newChannel('chc-wend', capacity);
