@@ -13,7 +13,10 @@ export function letGoAtExit(parts: ChannelParts, letGo: () => void): void {
   atExit.set(parts, letGo);
   if (!listening) {
     listening = true;
-    process.on('exit', () => {
+    // First of all 'exit' listeners: in a worker, the region, counter and handle keepers let go of
+    // this thread's objects at 'exit' too (they listen from their module's load), and the count
+    // and the receive lock must be let go while the mapping and the handles are still there.
+    process.prependListener('exit', () => {
       for (const letGo of [...atExit.values()]) letGo();
     });
   }
