@@ -19,7 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { do_not_optimize, measure } from 'mitata';
+import { do_not_optimize } from 'mitata';
+import { median } from './stats.ts';
 import { Channel } from '../../lib/index.ts';
 import { openChannelParts, type ChannelParts } from '../../lib/channel/channel-parts.ts';
 import { checkMessage } from '../../lib/channel/message.ts';
@@ -174,16 +175,31 @@ function throughputPlan(impl: Impl, bytes: number, ms: number, warmMs: number, s
   }
 }
 
-/** Median ns per call of `fn`, in mitata batches. */
-async function perCall(fn: () => unknown, quick: boolean): Promise<number> {
+/**
+ * Median ns per call of `fn`, from batches of about 1 ms timed with process.hrtime. (Not mitata's
+ * measure(): under --expose-gc it collects between batches, and a call that allocates 64 KiB then
+ * looked 15 times slower than it is in a loop.)
+ */
+function perCall(fn: () => unknown, quick: boolean): number {
   for (let i = 0; i < 20_000; i++) do_not_optimize(fn());
-  const stats = await measure(fn, {
-    min_cpu_time: quick ? 40e6 : 150e6,
-    min_samples: 12,
-    batch_samples: 1024,
-    batch_threshold: 1e9,
-  } as Parameters<typeof measure>[1]);
-  return stats.p50;
+  let batch = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) do_not_optimize(fn());
+    if (Number(process.hrtime.bigint() - t0) >= 1e6 || batch >= 1 << 20) break;
+    batch *= 2;
+  }
+  const budget = quick ? 40e6 : 150e6;
+  const samples: number[] = [];
+  let spent = 0;
+  while (spent < budget || samples.length < 12) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) do_not_optimize(fn());
+    const ns = Number(process.hrtime.bigint() - t0);
+    spent += ns;
+    samples.push(ns / batch);
+  }
+  return median(samples);
 }
 
 /** What one send and receive cost in this process, whole and in parts (lib/channel internals). */
@@ -204,8 +220,10 @@ async function costs(o: ChannelBenchOptions, rounds: number): Promise<CostRow[]>
   ];
   const ns: number[][] = rows.map(() => []);
   try {
+    // A round not kept: the first row measured first came out 2 to 4 times slower than later.
+    for (const row of rows) perCall(row.fn, true);
     for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < rows.length; k++) ns[k]!.push(await perCall(rows[k]!.fn, o.quick));
+      for (let k = 0; k < rows.length; k++) ns[k]!.push(perCall(rows[k]!.fn, o.quick));
     }
   } finally {
     channel.close();
