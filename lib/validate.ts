@@ -64,6 +64,17 @@ export function checkMode(mode: unknown, argName = 'options.mode'): number {
   return mode;
 }
 
+/** POSIX permission bits of a new object (region, event, mutex, channel): owner only (0o600) unless given. */
+export function modeOrOwnerOnly(mode: unknown, argName = 'options.mode'): number {
+  return mode === undefined ? 0o600 : checkMode(mode, argName);
+}
+
+/** Windows: an SDDL string for a new object's security descriptor, or undefined for the default. */
+export function checkSecurityDescriptor(value: unknown, argName = 'options.securityDescriptor'): string | undefined {
+  if (value !== undefined && typeof value !== 'string') throw invalidArgType(argName, 'of type string', value);
+  return value;
+}
+
 export function checkBoolean(value: unknown, argName: string): boolean {
   if (typeof value !== 'boolean') throw invalidArgType(argName, 'of type boolean', value);
   return value;

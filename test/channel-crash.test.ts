@@ -14,7 +14,7 @@
 // any more (ENOENT).
 //
 // No assertion is on time. The channel promises that a sleeping side looks again at least every
-// RECHECK_MS (lib/channel/channel.ts) even if the peer that should have woken it was killed; the
+// RECHECK_MS (lib/channel/sleep.ts) even if the peer that should have woken it was killed; the
 // tests show that promise only by finishing (the waits' generous timeouts make a wedged channel
 // fail instead of hang).
 import { spawn, type ChildProcess } from 'node:child_process';

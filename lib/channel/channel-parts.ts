@@ -7,7 +7,7 @@ import type { OpenIntent } from '../region/backend.js';
 import { SharedMemory } from '../region/shared-memory.js';
 import { RegionChanges } from '../region/changes.js';
 import { invalidArgType, outOfRange, systemError } from '../errors.js';
-import { checkMode, checkOptionsObject, parseName } from '../validate.js';
+import { checkOptionsObject, checkSecurityDescriptor, modeOrOwnerOnly, parseName } from '../validate.js';
 import type { NativeMutex } from '../sync/backend.js';
 import { syncBackend } from '../sync/os-sync.js';
 import { DEFAULT_CAPACITY, HEADER_BYTES, MAGIC_WORDS, MAX_CAPACITY, MIN_CAPACITY, VERSION, WORD } from './layout.js';
@@ -52,9 +52,8 @@ export function openChannelParts(name: unknown, options: unknown, intent: OpenIn
   const parsed = parseName(name);
   const o = checkOptionsObject(options, 'options', known);
   const asked = o.capacity === undefined ? (intent === 'open' ? undefined : DEFAULT_CAPACITY) : checkCapacity(o.capacity);
-  const mode = o.mode === undefined ? 0o600 : checkMode(o.mode);
-  const sddl = o.securityDescriptor;
-  if (sddl !== undefined && typeof sddl !== 'string') throw invalidArgType('options.securityDescriptor', 'of type string', sddl);
+  const mode = modeOrOwnerOnly(o.mode);
+  const sddl = checkSecurityDescriptor(o.securityDescriptor);
 
   const size = asked === undefined ? undefined : HEADER_BYTES + asked;
   const regionOptions = { mode, ...(sddl === undefined ? {} : { securityDescriptor: sddl }), ...(size === undefined ? {} : { size }) };

@@ -17,8 +17,6 @@ import { lockSync, ringError, tookLock, writeAndUnlock } from './send-lock.js';
 import { forgetAtExit, letGoAtExit } from './handles.js';
 import { RECHECK_MS, sleepUntil } from './sleep.js';
 
-export { RECHECK_MS };
-
 export type { ChannelOptions };
 
 export interface ChannelWaitOptions {
@@ -32,7 +30,7 @@ const WAIT_OPTIONS = ['timeout', 'signal'];
 
 
 /** How long trySend() waits for another sender to finish its copy. */
-export const TRY_LOCK_MS = 100;
+const TRY_LOCK_MS = 100;
 
 /** How long receiveSync() looks for a message before it sleeps. */
 const SYNC_SPIN_MS = 0.05;

@@ -2,7 +2,7 @@
 // checking every value first: nothing unchecked may reach the OS.
 import type { OpenIntent, OpenRequest } from './backend.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { checkBoolean, checkMode, checkOptionsObject, checkSize, parseName } from '../validate.js';
+import { checkBoolean, checkOptionsObject, checkSecurityDescriptor, checkSize, modeOrOwnerOnly, parseName } from '../validate.js';
 
 /** The sample's region: its name and size. */
 export const DEFAULT_NAME = 'dllmemfilemap';
@@ -29,17 +29,14 @@ export function buildRequest(name: unknown, options: unknown, intent: OpenIntent
     throw invalidArgValue('options.access', o.access, 'cannot be readonly when creating a region');
   }
   const size = o.size === undefined ? (intent === 'open' ? undefined : DEFAULT_SIZE) : checkSize(o.size);
-  const securityDescriptor = o.securityDescriptor;
-  if (securityDescriptor !== undefined && typeof securityDescriptor !== 'string') {
-    throw invalidArgType('options.securityDescriptor', 'of type string', securityDescriptor);
-  }
+  const securityDescriptor = checkSecurityDescriptor(o.securityDescriptor);
   return {
     name: parsed,
     // A read-only mapping of a region nobody wrote would only ever hold zeros: open only.
     intent: readOnly ? 'open' : intent,
     size,
     readOnly,
-    mode: o.mode === undefined ? 0o600 : checkMode(o.mode),
+    mode: modeOrOwnerOnly(o.mode),
     persist: o.persist === undefined ? false : checkBoolean(o.persist, 'options.persist'),
     securityDescriptor,
   };

@@ -2,8 +2,8 @@
 // releases every waiter until reset()). The platform-neutral core: arguments, promises,
 // timeouts, aborts and close. The OS work is the backend's (backend.ts).
 import type { OpenIntent } from '../region/backend.js';
-import { closedError, invalidArgType } from '../errors.js';
-import { checkBoolean, checkMode, checkOptionsObject, parseName } from '../validate.js';
+import { closedError } from '../errors.js';
+import { checkBoolean, checkOptionsObject, checkSecurityDescriptor, modeOrOwnerOnly, parseName } from '../validate.js';
 import type { NativeEvent } from './backend.js';
 import { syncBackend } from './os-sync.js';
 import { PendingWaits } from './pending-waits.js';
@@ -56,14 +56,13 @@ export class NamedEvent implements Disposable {
   static #open(name: unknown, options: unknown, intent: OpenIntent, known: readonly string[]): NamedEvent {
     const parsed = parseName(name);
     const o = checkOptionsObject(options, 'options', known);
-    const sddl = o.securityDescriptor;
-    if (sddl !== undefined && typeof sddl !== 'string') throw invalidArgType('options.securityDescriptor', 'of type string', sddl);
+    const sddl = checkSecurityDescriptor(o.securityDescriptor);
     const native = syncBackend().openEvent({
       name: parsed,
       intent,
       manualReset: o.manualReset === undefined ? false : checkBoolean(o.manualReset, 'options.manualReset'),
       initialState: o.initialState === undefined ? false : checkBoolean(o.initialState, 'options.initialState'),
-      mode: o.mode === undefined ? 0o600 : checkMode(o.mode),
+      mode: modeOrOwnerOnly(o.mode),
       securityDescriptor: sddl,
     });
     return new NamedEvent(parsed.full, native);

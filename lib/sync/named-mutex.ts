@@ -3,7 +3,7 @@
 // arguments, guards, promises, timeouts, aborts and close. The OS work is the backend's.
 import type { OpenIntent } from '../region/backend.js';
 import { closedError, invalidArgType, systemError } from '../errors.js';
-import { checkMode, checkOptionsObject, parseName } from '../validate.js';
+import { checkOptionsObject, checkSecurityDescriptor, modeOrOwnerOnly, parseName } from '../validate.js';
 import type { LockAttempt, NativeMutex } from './backend.js';
 import { MutexGuard, type GuardOwner } from './mutex-guard.js';
 import { syncBackend } from './os-sync.js';
@@ -59,12 +59,11 @@ export class NamedMutex implements Disposable {
   static #open(name: unknown, options: unknown, intent: OpenIntent, known: readonly string[]): NamedMutex {
     const parsed = parseName(name);
     const o = checkOptionsObject(options, 'options', known);
-    const sddl = o.securityDescriptor;
-    if (sddl !== undefined && typeof sddl !== 'string') throw invalidArgType('options.securityDescriptor', 'of type string', sddl);
+    const sddl = checkSecurityDescriptor(o.securityDescriptor);
     const native = syncBackend().openMutex({
       name: parsed,
       intent,
-      mode: o.mode === undefined ? 0o600 : checkMode(o.mode),
+      mode: modeOrOwnerOnly(o.mode),
       securityDescriptor: sddl,
     });
     return new NamedMutex(parsed.full, native);
