@@ -4,7 +4,10 @@
 #     child.exe, probe.exe; the DLL sits beside the .exe files, where Windows looks for it;
 #     event_tool.exe (named events from plain Win32: set, wait, an iRacing-style writer);
 #     mutex_tool.exe (named mutexes from plain Win32: hold, die holding, try, a locked counter);
-#     channel_peer.exe (a Channel sender or receiver from plain Win32).
+#     channel_peer.exe (a Channel sender or receiver from plain Win32);
+#     telemetry_publisher.exe (the telemetry demo's publisher: a sequence-locked record and a
+#     named event, 60 times a second);
+#     layout_probe.exe (C struct layouts: sizeof/offsetof, and records written and checked).
 #   Linux (cc): posix_twin.
 # Skips the work when every output is newer than the sources and this script.
 #   scripts/windows/build-c.sh [--verify]
@@ -20,7 +23,7 @@ say() { printf '[win-build-c] %s\n' "$*"; }
 
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || "$here/setup.sh" -q
 
-outputs=("$out/dllmemfilemap.dll" "$out/libdllmemfilemap.a" "$out/parent.exe" "$out/child.exe" "$out/probe.exe" "$out/event_tool.exe" "$out/mutex_tool.exe" "$out/channel_peer.exe" "$out/posix_twin")
+outputs=("$out/dllmemfilemap.dll" "$out/libdllmemfilemap.a" "$out/parent.exe" "$out/child.exe" "$out/probe.exe" "$out/event_tool.exe" "$out/mutex_tool.exe" "$out/channel_peer.exe" "$out/layout_probe.exe" "$out/telemetry_publisher.exe" "$out/posix_twin")
 fresh=1
 for o in "${outputs[@]}"; do
   [[ -f $o ]] || { fresh=0; break; }
@@ -44,6 +47,8 @@ else
   $cc "${flags[@]}" -municode -o "$out/event_tool.exe" "$src/event_tool.c"
   $cc "${flags[@]}" -municode -o "$out/mutex_tool.exe" "$src/mutex_tool.c"
   $cc "${flags[@]}" -municode -o "$out/channel_peer.exe" "$src/channel_peer.c"
+  $cc "${flags[@]}" -o "$out/layout_probe.exe" "$src/layout_probe.c"
+  $cc "${flags[@]}" -municode -o "$out/telemetry_publisher.exe" "$src/telemetry_publisher.c"
   # glibc >= 2.34 has shm_open in libc; older ones need librt (harmless when empty).
   ${CC:-cc} -O2 -Wall -Wextra -o "$out/posix_twin" "$src/posix_twin.c" -lrt
   say "built in $out: ${outputs[*]##*/}"
