@@ -38,6 +38,7 @@ describe('public types', () => {
       | 'detachSharedMem'
       | 'NamedEvent'
       | 'NamedMutex'
+      | 'Layout'
       | 'MutexGuard'
       | 'Channel'
       | 'AbortError'

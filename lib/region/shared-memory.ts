@@ -8,6 +8,10 @@ import { checkBoolean, checkLimit, checkOffset, checkOptionsObject, parseName } 
 import { buildRequest, DEFAULT_NAME } from './open-request.js';
 import { holdRegion, isDetached, letGo, type Held } from './letting-go.js';
 import { RegionChanges, letGoWhenDropped, type ChangeWaitOptions, type ChangeWaitSyncOptions } from './changes.js';
+import type { Layout, StructOf } from '../layout/types.js';
+import { regionAccess, structAt, type RegionAccess } from '../layout/region-access.js';
+import { readConsistent, writeConsistent, type ConsistentOptions, type WriteConsistentOptions } from '../layout/sequence-lock.js';
+import { readNewest, type NewestOptions } from '../layout/newest-buffer.js';
 
 export { DEFAULT_NAME, DEFAULT_SIZE } from './open-request.js';
 export type { ChangeWaitOptions, ChangeWaitSyncOptions } from './changes.js';
@@ -71,6 +75,7 @@ export class SharedMemory implements Disposable {
   /** Made on the first use of change notification: most regions never need it. */
   #changes: RegionChanges | undefined;
   #changesDropped: { forget(): void } | undefined;
+  #access: RegionAccess | undefined;
 
   private constructor(name: string, access: Access, native: NativeRegion) {
     this.name = name;
@@ -214,6 +219,35 @@ export class SharedMemory implements Disposable {
     return readUnits(this.#buf, this.#units, limit === undefined ? Infinity : checkLimit(limit));
   }
 
+  #accessOf(): RegionAccess {
+    const native = this.#live();
+    return (this.#access ??= regionAccess(this, this.name, native.view, this.#size, this.access === 'readwrite', this.#held));
+  }
+
+  /**
+   * A view of the C struct `layout` at `offset`, whose properties read and write the mapping in
+   * place. The layout must fit in the region (a RangeError otherwise).
+   */
+  struct<L extends Layout>(layout: L, offset = 0): StructOf<L> {
+    return structAt(this.#accessOf(), layout, offset) as StructOf<L>;
+  }
+
+  /** Calls `fn` until it ran while no `writeConsistent` writer wrote (a sequence lock), and returns its result. */
+  readConsistent<T>(fn: () => T, options?: ConsistentOptions): T {
+    return readConsistent(this.#accessOf(), fn, options);
+  }
+
+  /** Calls `fn` with the sequence odd, so that `readConsistent` readers never keep a half-written record. */
+  writeConsistent<T>(fn: () => T, options?: WriteConsistentOptions): T {
+    this.#writable();
+    return writeConsistent(this.#accessOf(), fn, options);
+  }
+
+  /** Of buffers each with a tick at `tickOffsets`, calls `fn` with the newest's index, again if its tick moved meanwhile. */
+  readNewest<T>(tickOffsets: readonly number[], fn: (index: number) => T, options?: NewestOptions): T {
+    return readNewest(this.#accessOf(), tickOffsets, fn, options);
+  }
+
   #changesOf(): RegionChanges {
     if (!this.#changes) {
       this.#changes = new RegionChanges(parseName(this.name), this.#mode);
@@ -264,6 +298,7 @@ export class SharedMemory implements Disposable {
   close(): void {
     if (!this.#held.native) return;
     this.#bytes = undefined;
+    this.#access = undefined;
     this.#changesDropped?.forget();
     this.#changes?.close(() => closedError(this.name));
     letGo(this.#held, 'close');
