@@ -111,7 +111,7 @@ region.close();
       created: true,
       DEFAULT_NAME: 'dllmemfilemap',
       DEFAULT_SIZE: 4096,
-      exports: ['AbortError', 'Channel', 'DEFAULT_NAME', 'DEFAULT_SIZE', 'MutexGuard', 'NamedEvent', 'NamedMutex', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
+      exports: ['AbortError', 'Channel', 'DEFAULT_NAME', 'DEFAULT_SIZE', 'Layout', 'MutexGuard', 'NamedEvent', 'NamedMutex', 'SharedMemory', 'detachSharedMem', 'getSharedMem', 'setSharedMem'],
     });
   });
 

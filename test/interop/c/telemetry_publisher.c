@@ -7,7 +7,7 @@
  * opens them, prints "ready", publishes for SECONDS seconds at HZ (default 60) frames a second,
  * then prints "done frames=<N>" and exits. Exit code 2 on a usage or system error.
  *
- * The sequence lock (README, "Consistent snapshots"): a uint32 at offset 0 of the record.
+ * The sequence lock (README, "C structs in a region"): a uint32 at offset 0 of the record.
  * Writer: compare-and-swap an even s to s + 1 (odd), write the fields, store s + 2 (release).
  * Readers load s (retry while odd), copy, load again and retry unless it is unchanged.
  *
