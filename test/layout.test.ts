@@ -54,6 +54,10 @@ describe('Layout', () => {
     expect(errorOf(() => new Layout({ read: 'int8' })).code).toBe('ERR_INVALID_ARG_VALUE');
   });
 
+  it('refuses a field that would end past 2^53 bytes, where offsets lose exactness', () => {
+    expect(errorOf(() => new Layout({ a: { type: 'float64', length: 2 ** 52 } })).code).toBe('ERR_OUT_OF_RANGE');
+  });
+
   it('refuses a declared size smaller than the fields reach', () => {
     expect(errorOf(() => new Layout({ a: 'int64' }, { size: 4 })).code).toBe('ERR_OUT_OF_RANGE');
   });

@@ -144,6 +144,8 @@ export class Layout {
       const fieldAlign = Math.min(one.align, this.pack ?? Infinity);
       const size = one.size * (p.kind === 'array' || p.kind === 'string' ? p.length! : 1);
       const offset = p.offset ?? roundUp(cursor, fieldAlign);
+      // Past 2^53 offsets lose their exactness; no region is that large anyway.
+      if (!Number.isSafeInteger(offset + size)) throw outOfRange(`fields.${name}`, `a field that ends below ${Number.MAX_SAFE_INTEGER} bytes`, offset + size);
       const field: LayoutField = { name, kind: p.kind, type: p.type, offset, size, align: fieldAlign };
       if (p.length !== undefined) Object.assign(field, { length: p.length });
       if (p.encoding !== undefined) Object.assign(field, { encoding: p.encoding });
