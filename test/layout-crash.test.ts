@@ -3,9 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SharedMemory } from '../lib/index.js';
+import { Layout, SharedMemory } from '../lib/index.js';
 import { errorOf, openTracked, uniqueName } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/seqlock-die-inside.mjs', import.meta.url));
@@ -46,5 +47,24 @@ describe('a writer killed inside writeConsistent', () => {
     const region = await regionLeftMidWrite();
     region.writeConsistent(() => region.write(8, new Uint8Array([9, 9, 9, 9])), { timeout: 50, takeOver: true });
     expect(Array.from(region.readConsistent(() => region.read(8, 4)))).toEqual([9, 9, 9, 9]);
+  }, 60_000);
+});
+
+describe('a worker that ends without closing', () => {
+  it('leaves its writes in the region and the main thread\'s view working', async () => {
+    const L = new Layout({ seq: 'uint32', speed: 'float64', name: 'char[16]' });
+    const region = openTracked(uniqueName('layw'), { size: 4096 });
+    regions.push(region);
+    const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
+    const code = `import(${JSON.stringify(dist)}).then(({ Layout, SharedMemory }) => {
+      const r = SharedMemory.openExisting(${JSON.stringify(region.name)});
+      const s = r.struct(new Layout({ seq: 'uint32', speed: 'float64', name: 'char[16]' }));
+      r.writeConsistent(() => s.write({ speed: 2.5, name: 'worker' }));
+    });`;
+    const worker = new Worker(code, { eval: true });
+    const [exitCode] = (await once(worker, 'exit')) as [number];
+    expect(exitCode).toBe(0);
+    const s = region.struct(L);
+    expect(region.readConsistent(() => s.read())).toEqual({ seq: 2, speed: 2.5, name: 'worker' });
   }, 60_000);
 });
