@@ -13,8 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Layout } from '../lib/index.js';
 import { isLinux, openTracked, uniqueName } from './helpers.js';
 import {
-  makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described,
-} from './interop/layout/layouts.js';
+  makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described, regionOfNodeRecords } from './interop/layout/layouts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const hasCc = isLinux && spawnSync('cc', ['--version']).status === 0;
@@ -99,25 +98,22 @@ describe.runIf(hasCc)('layouts against the C compiler (cc, Linux x86-64)', () =>
     const fromC = uniqueName('lay');
     openTracked(fromC, { size: REGION_SIZE });
     const cHex = JSON.parse(run('write', fromC).stdout) as Record<string, string>;
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     expect(recordsHex(region.read(0, REGION_SIZE), described)).toEqual(cHex);
   });
 
   it('C checks every field of the records Node wrote and finds them right', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     const r = run('check', name);
     expect(r.stdout.trim()).toBe('ok');
     expect(r.status).toBe(0);
   });
 
   it('C names the field when one is wrong: the check can fail', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     region.struct(layouts.Nested, struct('Nested').at).wheels[3].y = 0.625;
     const r = run('check', name);
     expect(r.stdout).toMatch(/^mismatch Nested\.wheels want /m);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isLinux, openTracked, uniqueName } from './helpers.js';
-import { makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described } from './interop/layout/layouts.js';
+import { makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described, regionOfNodeRecords } from './interop/layout/layouts.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/layout_ctypes.py', import.meta.url));
 const hasPython = isLinux && spawnSync('python3', ['-c', 'import ctypes, mmap'], { encoding: 'utf8' }).status === 0;
@@ -47,25 +47,22 @@ describe.runIf(hasPython)('layouts against Python ctypes (Linux x86-64)', () => 
     const fromPython = uniqueName('lay');
     openTracked(fromPython, { size: REGION_SIZE });
     const pyHex = JSON.parse(python('write', fromPython).stdout) as Record<string, string>;
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     expect(recordsHex(region.read(0, REGION_SIZE), described)).toEqual(pyHex);
   });
 
   it('Python checks every field of the records Node wrote and finds them right', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     const r = python('check', name);
     expect(r.stdout.trim()).toBe('ok');
     expect(r.status).toBe(0);
   });
 
   it('Python names the field when one is wrong: the check can fail', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     region.struct(layouts.Pack4, struct('Pack4').at).q = 1n;
     const r = python('check', name);
     expect(r.stdout.trim()).toMatch(/^mismatch Pack4\.q want ffffffffffffff7f got 0100000000000000$/);

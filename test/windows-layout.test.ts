@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isWindows, openTracked, uniqueName } from './helpers.js';
-import { makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described } from './interop/layout/layouts.js';
+import { makeLayouts, makeValues, plain, recordsHex, REGION_SIZE, STRUCT_NAMES, type Described, regionOfNodeRecords } from './interop/layout/layouts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PROBE = path.join(process.env.NAMED_SHM_C_OUT ?? path.join(root, 'build', 'interop'), 'layout_probe.exe');
@@ -54,25 +54,22 @@ describe.runIf(isWindows && hasProbe)('layouts against the C compiler (mingw-w64
     const fromC = uniqueName('lay');
     openTracked(fromC, { size: REGION_SIZE });
     const cHex = JSON.parse(run('write', fromC).stdout) as Record<string, string>;
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     expect(recordsHex(region.read(0, REGION_SIZE), described)).toEqual(cHex);
   });
 
   it('the Windows C program checks every field of the records Node wrote and finds them right', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     const r = run('check', name);
     expect(r.stdout.trim()).toBe('ok');
     expect(r.status).toBe(0);
   });
 
   it('the Windows C program names the field when one is wrong: the check can fail', () => {
-    const name = uniqueName('lay');
-    const region = openTracked(name, { size: REGION_SIZE });
-    for (const s of described.structs) region.struct(layouts[s.name], s.at).write(values[s.name]!);
+    const region = regionOfNodeRecords(described, layouts, values);
+    const name = region.name;
     region.struct(layouts.WithLong, struct('WithLong').at).ul = 1;
     const r = run('check', name);
     expect(r.stdout.trim()).toMatch(/^mismatch WithLong\.ul want 00286bee got 01000000$/);

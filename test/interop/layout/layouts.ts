@@ -1,7 +1,8 @@
 // The structs of test/interop/c/layout_probe.c (and test/fixtures/layout_ctypes.py) as named-shm
 // layouts, with the values the C program and the Python script write and check. Each record sits
 // at `index * RECORD_STRIDE` in a REGION_SIZE region, in the order of STRUCT_NAMES.
-import { Layout } from '../../../lib/index.js';
+import { Layout, type SharedMemory } from '../../../lib/index.js';
+import { openTracked, uniqueName } from '../../helpers.js';
 
 export const REGION_SIZE = 4096;
 export const RECORD_STRIDE = 256;
@@ -102,4 +103,15 @@ export function recordsHex(bytes: Uint8Array, described: Described): Record<stri
   return Object.fromEntries(
     described.structs.map((s) => [s.name, Buffer.from(bytes.subarray(s.at, s.at + s.size)).toString('hex')]),
   );
+}
+
+/** A new region (closed after the test) holding every record of `described` as Node writes it. */
+export function regionOfNodeRecords(
+  described: Described,
+  layouts: Record<StructName, Layout>,
+  values: Record<StructName, Record<string, unknown>>,
+): SharedMemory {
+  const region = openTracked(uniqueName('lay'), { size: REGION_SIZE });
+  for (const s of described.structs) region.struct(layouts[s.name as StructName], s.at).write(values[s.name as StructName]!);
+  return region;
 }
