@@ -1,8 +1,8 @@
 // What a region gives its struct views, sequence locks and tick readers: one DataView, Buffer and
 // Int32Array over the mapping, made on first use, none of them handed to the user.
-import { closedError, invalidArgType, outOfRange } from '../errors.js';
+import { invalidArgType, outOfRange } from '../errors.js';
 import { Layout } from './layout.js';
-import type { Place } from './place.js';
+import { checkLive, type Place } from './place.js';
 import type { Sequenced } from './sequence-lock.js';
 import type { Ticked } from './newest-buffer.js';
 import { makeStruct } from './struct-view.js';
@@ -10,7 +10,7 @@ import { makeStruct } from './struct-view.js';
 export interface RegionAccess extends Place, Sequenced, Ticked {}
 
 export function regionAccess(owner: object, name: string, view: ArrayBuffer, size: number, writable: boolean, held: { native: unknown }): RegionAccess {
-  return {
+  const access: RegionAccess = {
     view: new DataView(view, 0, size),
     buf: Buffer.from(view, 0, size),
     words: new Int32Array(view, 0, Math.floor(size / 4)),
@@ -19,10 +19,9 @@ export function regionAccess(owner: object, name: string, view: ArrayBuffer, siz
     writable,
     held,
     owner,
-    live() {
-      if (held.native === undefined) throw closedError(name);
-    },
+    live: () => checkLive(access),
   };
+  return access;
 }
 
 export function structAt(a: RegionAccess, layout: unknown, offset: unknown): unknown {

@@ -81,27 +81,20 @@ export class StructView {
           enumerable: true,
         };
       case 'struct':
+      case 'array': {
+        // A nested view or array-like, made once per view on first use.
+        const make = f.kind === 'struct' ? (p: Place, base: number) => makeStruct(p, base, f.type as Layout) : (p: Place, base: number) => makeArray(p, base, f);
         return {
           get(this: StructView) {
             checkLive(this.#p);
             let child = this.#children.get(name);
-            if (!child) this.#children.set(name, (child = makeStruct(this.#p, this.#base + at, f.type as Layout)));
+            if (!child) this.#children.set(name, (child = make(this.#p, this.#base + at)));
             return child;
           },
           set: store,
           enumerable: true,
         };
-      case 'array':
-        return {
-          get(this: StructView) {
-            checkLive(this.#p);
-            let child = this.#children.get(name);
-            if (!child) this.#children.set(name, (child = makeArray(this.#p, this.#base + at, f)));
-            return child;
-          },
-          set: store,
-          enumerable: true,
-        };
+      }
     }
   }
 }
