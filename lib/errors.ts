@@ -78,7 +78,7 @@ export function systemError(
 
 type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 
-function withCode<E extends Error>(err: E, code: ArgErrorCode | string): E & { code: string } {
+export function withCode<E extends Error>(err: E, code: ArgErrorCode | string): E & { code: string } {
   const coded = err as E & { code: string };
   coded.code = code;
   // Node prints these as `TypeError [ERR_INVALID_ARG_TYPE]: ...` in the stack, and keeps `name`.

@@ -116,3 +116,11 @@ export function errorOf(fn: () => unknown): Error & Record<string, unknown> {
   }
   throw new Error('expected a throw, but the call returned');
 }
+
+/**
+ * `NAMED_SHM_ZERO_COPY=0` (scripts/copy-path.sh) runs the suite as a runtime that refuses external
+ * buffers would (Electron): every region is reached by copies. Tests of what needs the mapping in
+ * place (`bytes`, the sequence lock, events, mutexes, change notification, channels) skip there.
+ */
+export const copyForced = process.env.NAMED_SHM_ZERO_COPY === '0';
+export const NEEDS_ZERO_COPY = 'needs zero-copy access (skipped under NAMED_SHM_ZERO_COPY=0)';

@@ -84,8 +84,9 @@ describe('public types', () => {
       mode?: number;
       persist?: boolean;
       securityDescriptor?: string;
+      zeroCopy?: boolean;
     }>();
-    expectTypeOf<OpenExistingOptions>().toEqualTypeOf<{ size?: number; access?: Access; persist?: boolean }>();
+    expectTypeOf<OpenExistingOptions>().toEqualTypeOf<{ size?: number; access?: Access; persist?: boolean; zeroCopy?: boolean }>();
     expectTypeOf<WriteOptions>().toEqualTypeOf<{ strict?: boolean }>();
   });
 
@@ -96,6 +97,7 @@ describe('public types', () => {
     expectTypeOf<SharedMemory['size']>().toEqualTypeOf<number>();
     expectTypeOf<SharedMemory['capacity']>().toEqualTypeOf<number>();
     expectTypeOf<SharedMemory['closed']>().toEqualTypeOf<boolean>();
+    expectTypeOf<SharedMemory['zeroCopy']>().toEqualTypeOf<boolean>();
     expectTypeOf<SharedMemory['bytes']>().toEqualTypeOf<Uint8Array>();
     expectTypeOf<SharedMemory['writeString']>().toEqualTypeOf<(text: string, options?: WriteOptions) => number>();
     expectTypeOf<SharedMemory['readString']>().toEqualTypeOf<(limit?: number) => string>();

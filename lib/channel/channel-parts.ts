@@ -10,6 +10,7 @@ import { invalidArgType, outOfRange, systemError } from '../errors.js';
 import { checkOptionsObject, checkSecurityDescriptor, modeOrOwnerOnly, parseName } from '../validate.js';
 import type { NativeMutex } from '../sync/backend.js';
 import { syncBackend } from '../sync/os-sync.js';
+import { requireZeroCopy } from '../region/zero-copy.js';
 import { DEFAULT_CAPACITY, HEADER_BYTES, MAGIC_WORDS, MAX_CAPACITY, MIN_CAPACITY, VERSION, WORD } from './layout.js';
 import { Ring } from './ring.js';
 
@@ -54,6 +55,7 @@ export function openChannelParts(name: unknown, options: unknown, intent: OpenIn
   const asked = o.capacity === undefined ? (intent === 'open' ? undefined : DEFAULT_CAPACITY) : checkCapacity(o.capacity);
   const mode = modeOrOwnerOnly(o.mode);
   const sddl = checkSecurityDescriptor(o.securityDescriptor);
+  requireZeroCopy('Channel (its ring and cursors are read and written in place, with atomic operations)');
 
   const size = asked === undefined ? undefined : HEADER_BYTES + asked;
   const regionOptions = { mode, ...(sddl === undefined ? {} : { securityDescriptor: sddl }), ...(size === undefined ? {} : { size }) };

@@ -25,6 +25,7 @@ function readField(p: Place, at: number, f: LayoutField): unknown {
     case 'scalar':
       return SCALARS[f.type as ScalarType].get(p.view, at);
     case 'string':
+      p.pull?.(at, f.size);
       return readText(p.buf, at, f as TextField);
     case 'struct':
       return readRecord(p, at, f.type as Layout);
@@ -36,6 +37,7 @@ function readField(p: Place, at: number, f: LayoutField): unknown {
       }
       // A byte copy then a typed view of it: one memcpy, whatever the field's alignment.
       const Typed = TYPED[f.type as Exclude<ScalarType, 'bool'>];
+      p.pull?.(at, f.size);
       return new Typed((p.view.buffer as ArrayBuffer).slice(p.view.byteOffset + at, p.view.byteOffset + at + f.size));
     }
   }
@@ -52,7 +54,10 @@ export function planField(f: LayoutField, value: unknown, path: string): Store {
     }
     case 'string': {
       const bytes = encodeText(value, f as TextField, path);
-      return (p, base) => storeText(p.buf, base + at, f as TextField, bytes);
+      return (p, base) => {
+        storeText(p.buf, base + at, f as TextField, bytes);
+        p.push?.(base + at, f.size);
+      };
     }
     case 'struct': {
       const inner = planRecord(f.type as Layout, value, path);

@@ -12,6 +12,13 @@ export interface Place {
   readonly held: { native: unknown };
   /** The region itself, kept reachable so that its finalizer cannot unmap under a live view. */
   readonly owner: object;
+  /**
+   * Where the region is reached by copies (copying-memory.ts), `view` and `buf` are over a shadow:
+   * `pull` refreshes its bytes from the mapping before a read, `push` stores them after a write.
+   * `view` does so itself for numbers; text and typed arrays call these. Absent in place.
+   */
+  readonly pull?: (at: number, count: number) => void;
+  readonly push?: (at: number, count: number) => void;
 }
 
 export function checkLive(p: Place): void {

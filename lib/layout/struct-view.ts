@@ -74,8 +74,10 @@ export class StructView {
       case 'string':
         return {
           get(this: StructView) {
-            checkLive(this.#p);
-            return readText(this.#p.buf, this.#base + at, f as TextField);
+            const p = this.#p;
+            checkLive(p);
+            p.pull?.(this.#base + at, f.size);
+            return readText(p.buf, this.#base + at, f as TextField);
           },
           set: store,
           enumerable: true,

@@ -23,6 +23,8 @@ export interface OpenRequest {
   kind?: ObjectKind;
   /** POSIX: bytes at the start of a new object, written before any other process can see it. */
   header?: Uint8Array;
+  /** Make a buffer over the mapping (`view`); false where the runtime refuses one. Default true. */
+  zeroCopy?: boolean;
 }
 
 /** A mapped region as a backend hands it to the core. */
@@ -32,8 +34,8 @@ export interface NativeRegion {
   size: number;
   /** The OS name (`/dllmemfilemap` on POSIX, `dllmemfilemap` on Windows), for messages. */
   path: string;
-  /** A zero-copy view over the mapping, exactly `size` bytes. */
-  view: ArrayBuffer;
+  /** A zero-copy view over the mapping, exactly `size` bytes; none when the request said `zeroCopy: false`. */
+  view: ArrayBuffer | undefined;
   /** Where the mapping starts in this process (for futexes). */
   address: bigint;
   /** POSIX: the object's permission bits (0 on Windows). */
@@ -56,9 +58,17 @@ export interface NativeRegion {
   retire(): void;
 }
 
+/** Copies between mapped memory (by address) and JavaScript memory, for regions without a view. */
+export interface MemoryCopy {
+  fromRegion(target: Uint8Array, address: bigint, count: number): void;
+  intoRegion(address: bigint, source: Uint8Array, count: number): void;
+}
+
 export interface RegionBackend {
   /** Checks what only this OS limits (length of the name as the OS counts it) and opens. */
   open(request: OpenRequest): NativeRegion;
   /** Removes a name now (POSIX); live holders keep their mapping. */
   unlink(name: ParsedName): void;
+  /** Made on first use: only regions without a view need it. */
+  memoryCopy(): MemoryCopy;
 }

@@ -76,7 +76,8 @@ export function letGo(held: Held, why: 'close' | 'dropped' | 'exit'): void {
 }
 
 function giveBackMapping(native: NativeRegion, handedOut: boolean, why: 'close' | 'dropped' | 'exit'): void {
-  if (isDetached(native.view)) native.retire(); // a buffer we cannot see holds the memory now
+  if (native.view === undefined) native.unmap(); // copied, never viewed: no buffer reaches it
+  else if (isDetached(native.view)) native.retire(); // a buffer we cannot see holds the memory now
   else if (!handedOut) native.unmap();
   else if (transfer && why !== 'dropped') {
     // Every Uint8Array over the view now has length 0, so none can touch unmapped memory.

@@ -2,6 +2,7 @@
 // checking every value first: nothing unchecked may reach the OS.
 import type { OpenIntent, OpenRequest } from './backend.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
+import { zeroCopyAvailable, zeroCopyRequired } from './zero-copy.js';
 import { checkBoolean, checkOptionsObject, checkSecurityDescriptor, checkSize, modeOrOwnerOnly, parseName } from '../validate.js';
 
 /** The sample's region: its name and size. */
@@ -9,9 +10,9 @@ export const DEFAULT_NAME = 'dllmemfilemap';
 export const DEFAULT_SIZE = 4096;
 
 const KNOWN_OPTIONS: Record<OpenIntent, readonly string[]> = {
-  'open-or-create': ['size', 'access', 'mode', 'persist', 'securityDescriptor'],
-  create: ['size', 'access', 'mode', 'persist', 'securityDescriptor'],
-  open: ['size', 'access', 'persist'],
+  'open-or-create': ['size', 'access', 'mode', 'persist', 'securityDescriptor', 'zeroCopy'],
+  create: ['size', 'access', 'mode', 'persist', 'securityDescriptor', 'zeroCopy'],
+  open: ['size', 'access', 'persist', 'zeroCopy'],
 };
 
 export function buildRequest(name: unknown, options: unknown, intent: OpenIntent): OpenRequest {
@@ -30,6 +31,8 @@ export function buildRequest(name: unknown, options: unknown, intent: OpenIntent
   }
   const size = o.size === undefined ? (intent === 'open' ? undefined : DEFAULT_SIZE) : checkSize(o.size);
   const securityDescriptor = checkSecurityDescriptor(o.securityDescriptor);
+  const zeroCopy = o.zeroCopy === undefined ? zeroCopyAvailable() : checkBoolean(o.zeroCopy, 'options.zeroCopy');
+  if (zeroCopy && !zeroCopyAvailable()) throw zeroCopyRequired('{ zeroCopy: true }', '{ zeroCopy: false }, or no zeroCopy option');
   return {
     name: parsed,
     // A read-only mapping of a region nobody wrote would only ever hold zeros: open only.
@@ -39,5 +42,6 @@ export function buildRequest(name: unknown, options: unknown, intent: OpenIntent
     mode: modeOrOwnerOnly(o.mode),
     persist: o.persist === undefined ? false : checkBoolean(o.persist, 'options.persist'),
     securityDescriptor,
+    zeroCopy,
   };
 }

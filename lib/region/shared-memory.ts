@@ -3,13 +3,17 @@
 import type { NativeRegion, OpenIntent } from './backend.js';
 import { backend } from './os-backend.js';
 import { closedError, detachedError, invalidArgType, notTransferable, outOfRange, readOnlyError } from '../errors.js';
-import { capacityOf, readUnits, writeUnits } from '../string-codec.js';
+import { capacityOf } from '../string-codec.js';
 import { checkBoolean, checkLimit, checkOffset, checkOptionsObject, parseName } from '../validate.js';
 import { buildRequest, DEFAULT_NAME } from './open-request.js';
 import { holdRegion, isDetached, letGo, type Held } from './letting-go.js';
 import { RegionChanges, letGoWhenDropped, type ChangeWaitOptions, type ChangeWaitSyncOptions } from './changes.js';
 import type { Layout, StructOf } from '../layout/types.js';
-import { regionAccess, structAt, type RegionAccess } from '../layout/region-access.js';
+import { structAt, type RegionAccess } from '../layout/region-access.js';
+import type { RegionMemory } from './region-memory.js';
+import { mappedMemory } from './mapped-memory.js';
+import { copyingMemory } from './copying-memory.js';
+import { zeroCopyRequired } from './zero-copy.js';
 import { readConsistent, writeConsistent, type ConsistentOptions, type WriteConsistentOptions } from '../layout/sequence-lock.js';
 import { readNewest, type NewestOptions } from '../layout/newest-buffer.js';
 
@@ -32,6 +36,12 @@ export interface OpenOptions {
   persist?: boolean;
   /** Windows: the new section's security descriptor, as an SDDL string. */
   securityDescriptor?: string;
+  /**
+   * `false` reaches the region by copies instead of a buffer over the mapping: what runtimes that
+   * refuse external buffers (Electron) get by default. `bytes`, the sequence lock, change
+   * notification and channels then throw `ERR_SHM_ZERO_COPY_REQUIRED`.
+   */
+  zeroCopy?: boolean;
 }
 
 export interface OpenExistingOptions {
@@ -39,6 +49,8 @@ export interface OpenExistingOptions {
   size?: number;
   access?: Access;
   persist?: boolean;
+  /** See OpenOptions.zeroCopy. */
+  zeroCopy?: boolean;
 }
 
 export interface WriteOptions {
@@ -68,8 +80,7 @@ export class SharedMemory implements Disposable {
   readonly access: Access;
   readonly #size: number;
   readonly #held: Held;
-  #buf: Buffer;
-  #units: Uint16Array;
+  readonly #memory: RegionMemory;
   #bytes: Uint8Array | undefined;
   readonly #mode: number;
   /** Made on the first use of change notification: most regions never need it. */
@@ -82,8 +93,7 @@ export class SharedMemory implements Disposable {
     this.access = access;
     this.created = native.created;
     this.#size = native.size;
-    this.#buf = Buffer.from(native.view, 0, native.size);
-    this.#units = new Uint16Array(native.view, 0, capacityOf(native.size));
+    this.#memory = native.view ? mappedMemory(native.view, native.size) : copyingMemory(backend.memoryCopy(), native.address, native.size);
     this.#held = holdRegion(this, native);
     this.#mode = native.mode;
   }
@@ -117,7 +127,7 @@ export class SharedMemory implements Disposable {
   #live(): NativeRegion {
     const native = this.#held.native;
     if (!native) throw closedError(this.name);
-    if (isDetached(native.view)) throw detachedError(this.name);
+    if (native.view && isDetached(native.view)) throw detachedError(this.name);
     return native;
   }
 
@@ -138,6 +148,14 @@ export class SharedMemory implements Disposable {
     return capacityOf(this.size);
   }
 
+  /**
+   * Whether the region is reached in place (`bytes` works), or by copies: the `zeroCopy` option,
+   * false by default where the runtime refuses external buffers (Electron).
+   */
+  get zeroCopy(): boolean {
+    return this.#memory.view !== undefined;
+  }
+
   get closed(): boolean {
     return this.#held.native === undefined;
   }
@@ -151,7 +169,8 @@ export class SharedMemory implements Disposable {
    */
   get bytes(): Uint8Array {
     const native = this.#live();
-    if (this.access === 'readonly') return new Uint8Array(this.#buf);
+    if (!native.view) throw zeroCopyRequired('bytes', 'read(offset, length, target), write(offset, data), readString() or writeString(), which copy');
+    if (this.access === 'readonly') return this.read();
     if (!this.#bytes) {
       const region = this.name;
       const refuse = () => {
@@ -174,10 +193,10 @@ export class SharedMemory implements Disposable {
     this.#live();
     const start = checkOffset(offset, this.#size);
     const count = length === undefined ? this.#size - start : checkOffset(length, this.#size - start, 'length');
-    if (target === undefined) return new Uint8Array(this.#buf.subarray(start, start + count));
-    if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Uint8Array', target);
-    if (target.length < count) throw outOfRange('target.length', `>= ${count} (the bytes to read)`, target.length);
-    target.set(this.#buf.subarray(start, start + count));
+    if (target === undefined) target = new Uint8Array(count);
+    else if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Uint8Array', target);
+    else if (target.length < count) throw outOfRange('target.length', `>= ${count} (the bytes to read)`, target.length);
+    this.#memory.read(start, count, target);
     return target;
   }
 
@@ -195,7 +214,7 @@ export class SharedMemory implements Disposable {
     if (bytes.length > this.#size - start) {
       throw outOfRange('data.byteLength', `<= ${this.#size - start} (the bytes from offset ${start} to the end)`, bytes.length);
     }
-    this.#buf.set(bytes, start);
+    this.#memory.write(start, bytes);
     return bytes.length;
   }
 
@@ -207,7 +226,7 @@ export class SharedMemory implements Disposable {
     this.#writable();
     const o = checkOptionsObject(options, 'options', WRITE_OPTIONS);
     const strict = o.strict === undefined ? false : checkBoolean(o.strict, 'options.strict');
-    return writeUnits(this.#buf, text, strict, this.#units);
+    return this.#memory.writeString(text, strict);
   }
 
   /**
@@ -216,12 +235,18 @@ export class SharedMemory implements Disposable {
    */
   readString(limit?: number): string {
     this.#live();
-    return readUnits(this.#buf, this.#units, limit === undefined ? Infinity : checkLimit(limit));
+    return this.#memory.readString(limit === undefined ? Infinity : checkLimit(limit));
   }
 
   #accessOf(): RegionAccess {
-    const native = this.#live();
-    return (this.#access ??= regionAccess(this, this.name, native.view, this.#size, this.access === 'readwrite', this.#held));
+    this.#live();
+    return (this.#access ??= this.#memory.access(this, this.name, this.access === 'readwrite', this.#held));
+  }
+
+  /** The sequence lock and tick reads use atomic operations on the mapping itself. */
+  #atomicAccess(feature: string): RegionAccess {
+    if (!this.#live().view) throw zeroCopyRequired(feature);
+    return this.#accessOf();
   }
 
   /**
@@ -234,18 +259,18 @@ export class SharedMemory implements Disposable {
 
   /** Calls `fn` until it ran while no `writeConsistent` writer wrote (a sequence lock), and returns its result. */
   readConsistent<T>(fn: () => T, options?: ConsistentOptions): T {
-    return readConsistent(this.#accessOf(), fn, options);
+    return readConsistent(this.#atomicAccess('readConsistent()'), fn, options);
   }
 
   /** Calls `fn` with the sequence odd, so that `readConsistent` readers never keep a half-written record. */
   writeConsistent<T>(fn: () => T, options?: WriteConsistentOptions): T {
     this.#writable();
-    return writeConsistent(this.#accessOf(), fn, options);
+    return writeConsistent(this.#atomicAccess('writeConsistent()'), fn, options);
   }
 
   /** Of buffers each with a tick at `tickOffsets`, calls `fn` with the newest's index, again if its tick moved meanwhile. */
   readNewest<T>(tickOffsets: readonly number[], fn: (index: number) => T, options?: NewestOptions): T {
-    return readNewest(this.#accessOf(), tickOffsets, fn, options);
+    return readNewest(this.#atomicAccess('readNewest()'), tickOffsets, fn, options);
   }
 
   #changesOf(): RegionChanges {

@@ -10,6 +10,7 @@ import type { RegionBackend } from '../../region/backend.js';
 import { SYNC_OBJECT_BYTES, syncHeader } from '../posix/object-kinds.js';
 import { WAKE_ALL, futex } from './futex.js';
 import { futexWatcher } from './futex-watcher.js';
+import { requireZeroCopy } from '../../region/zero-copy.js';
 
 const COUNT = 4;
 const WAITERS = 5;
@@ -18,6 +19,7 @@ const WAITERS = 5;
 export const CHANGES_SUFFIX = '#changes';
 
 export function openLinuxChangeCounter(regions: RegionBackend, request: ChangeCounterRequest): NativeChangeCounter {
+  requireZeroCopy('Change notification (notify(), waitForChange(), changeCount) on Linux (its counter is a futex word in shared memory)');
   const { name } = request;
   const native = regions.open({
     name: { full: name.full + CHANGES_SUFFIX, prefix: name.prefix, base: name.base + CHANGES_SUFFIX },
@@ -31,7 +33,7 @@ export function openLinuxChangeCounter(regions: RegionBackend, request: ChangeCo
     kind: 'changes',
     header: syncHeader('changes', 0, 0),
   });
-  const words = new Uint32Array(native.view, 0, SYNC_OBJECT_BYTES / 4);
+  const words = new Uint32Array(native.view!, 0, SYNC_OBJECT_BYTES / 4);
   const countAddress = native.address + BigInt(COUNT * 4);
   const fx = futex();
 

@@ -26,6 +26,7 @@ import { SYNC_OBJECT_BYTES, syncHeader } from '../posix/object-kinds.js';
 import { WAKE_ALL, futex } from './futex.js';
 import { futexWatcher } from './futex-watcher.js';
 import { PendingByObject } from './pending-by-object.js';
+import { requireZeroCopy } from '../../region/zero-copy.js';
 
 const FLAGS = 3;
 const STATE = 4;
@@ -35,6 +36,7 @@ const MANUAL_RESET = 1;
 
 
 export function openLinuxEvent(regions: RegionBackend, request: EventRequest): NativeEvent {
+  requireZeroCopy('NamedEvent on Linux (its state is a futex word in shared memory)');
   const native = regions.open({
     name: request.name,
     intent: request.intent,
@@ -46,7 +48,7 @@ export function openLinuxEvent(regions: RegionBackend, request: EventRequest): N
     kind: 'event',
     header: syncHeader('event', request.manualReset ? MANUAL_RESET : 0, request.initialState ? 1 : 0),
   });
-  const words = new Uint32Array(native.view, 0, SYNC_OBJECT_BYTES / 4);
+  const words = new Uint32Array(native.view!, 0, SYNC_OBJECT_BYTES / 4);
   const manualReset = (words[FLAGS]! & MANUAL_RESET) !== 0;
   const stateAddress = native.address + BigInt(STATE * 4);
   const setsAddress = native.address + BigInt(SETS * 4);

@@ -27,6 +27,7 @@ import { FUTEX_WAITERS, initialMutexBytes, pthreadMutex } from './pthread-mutex.
 import { LOCK, MutexWords } from './mutex-words.js';
 import { PendingByObject } from './pending-by-object.js';
 import { kernelThreadId } from '../posix/thread-id.js';
+import { requireZeroCopy } from '../../region/zero-copy.js';
 
 const { EBUSY, EDEADLK, ETIMEDOUT, EINTR } = os.constants.errno;
 const EOWNERDEAD = 130; // <errno.h> (Linux); Node's os.constants.errno lacks it
@@ -34,6 +35,7 @@ const ENOTRECOVERABLE = 131; // <errno.h> (Linux)
 
 
 export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): NativeMutex {
+  requireZeroCopy('NamedMutex on Linux (its owner word is a robust futex in shared memory)');
   const p = pthreadMutex();
   const native = regions.open({
     name: request.name,
@@ -47,7 +49,7 @@ export function openLinuxMutex(regions: RegionBackend, request: MutexRequest): N
     header: mutexHeader(initialMutexBytes()),
   });
   const fields = { region: request.name.full, path: native.path };
-  const state = new MutexWords(native.view, MUTEX_OBJECT_BYTES, fields, kernelThreadId);
+  const state = new MutexWords(native.view!, MUTEX_OBJECT_BYTES, fields, kernelThreadId);
   const words = state.words;
   /** The pthread_mutex_t's address in this process, as the pthread calls take it. */
   const mutex = Number(native.address) + MUTEX_OFFSET;

@@ -101,7 +101,7 @@ export function posixHolders(): Holders {
   function mapRegion(fd: number, size: number, mode: number, request: OpenRequest, path: string, created: boolean, fields: SharedMemoryErrorFields): NativeRegion {
     let mapping;
     try {
-      mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields);
+      mapping = mapObject(c, orphans, mappable(fd, request.readOnly), fd, size, request.readOnly, fields, request.zeroCopy !== false);
     } catch (e) {
       // Nothing a failed call made may stay: a new object goes with the name it was given.
       if (created) letGo(fd, path, false, fields);

@@ -16,7 +16,8 @@ import {
 } from './libc.js';
 
 export interface Mapping {
-  view: ArrayBuffer;
+  /** None when the caller copies instead (a runtime that refuses external buffers). */
+  view: ArrayBuffer | undefined;
   address: bigint;
   /** munmap: only when no JavaScript buffer can reach the memory any more. */
   unmap(): void;
@@ -37,15 +38,16 @@ export function mapObject(
   size: number,
   readOnly: boolean,
   fields: SharedMemoryErrorFields,
+  zeroCopy = true,
 ): Mapping {
   const prot = readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   const address = c.mmap(null, size, prot, MAP_SHARED, fd, 0);
   const errno = koffi.errno();
   if (fd !== keep) fs.closeSync(fd);
   if (address === MAP_FAILED || address === null) throw systemError(codeForErrno(errno), 'mmap', fields);
-  let view: ArrayBuffer;
+  let view: ArrayBuffer | undefined;
   try {
-    view = koffi.view(address, size);
+    if (zeroCopy) view = koffi.view(address, size);
   } catch (e) {
     c.munmap(address, size);
     throw e;

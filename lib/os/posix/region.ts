@@ -5,10 +5,11 @@
 // share.
 import fs from 'node:fs';
 import os from 'node:os';
-import type { NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
+import type { MemoryCopy, NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
 import { systemError, type SharedMemoryErrorFields } from '../../errors.js';
 import { MAX_SIZE, type ParsedName } from '../../validate.js';
 import { createObject } from './create.js';
+import { posixMemoryCopy } from './memory-copy.js';
 import { posixHolders } from './holders.js';
 import { S_ISVTX } from './libc.js';
 import { LAYOUT_VERSION, kindMismatch, kindOf, layoutVersion } from './object-kinds.js';
@@ -38,6 +39,7 @@ const UNREADY: BusyReason = { code: 'EINVAL', syscall: 'read', reason: 'the obje
 const WRITER: BusyReason = { code: 'ETIMEDOUT', syscall: 'fcntl', reason: 'another process kept the region locked for writing' };
 
 export function posixBackend(): RegionBackend {
+  let copy: MemoryCopy | undefined;
   const h = posixHolders();
   const { locks, names, errnoError, fallocate, mapRegion, closeAnd } = h;
   const ownUid = process.geteuid?.() ?? -1;
@@ -192,5 +194,6 @@ export function posixBackend(): RegionBackend {
       const path = osPath(name);
       names.unlink(path, { region: name.full, path }, false);
     },
+    memoryCopy: () => (copy ??= posixMemoryCopy()),
   };
 }

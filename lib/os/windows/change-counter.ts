@@ -36,6 +36,7 @@ import type { CancelWait, ChangeCounterRequest, NativeChangeCounter } from '../.
 import { releaseAtWorkerExit, watchHandle } from './async-wait.js';
 import { api, openEventIfAny, openNamedEvent, waitForHandle } from './event-api.js';
 import { MAX_NAME_UNITS } from './region.js';
+import { requireZeroCopy } from '../../region/zero-copy.js';
 
 export const COMPANION_SUFFIX = '#changes';
 export const COMPANION_SIZE = 32;
@@ -58,6 +59,7 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
   if (longest.length > MAX_NAME_UNITS) {
     throw systemError('ENAMETOOLONG', 'CreateFileMappingW', fields, `name too long for its change counter: ${longest.length} units, Windows allows ${MAX_NAME_UNITS}`);
   }
+  requireZeroCopy('Change notification (notify(), waitForChange(), changeCount) (its counter is a word in shared memory)');
   const native = regions.open({
     name: { full: companion, prefix: name.prefix, base: `${name.base}${COMPANION_SUFFIX}` },
     intent: 'open-or-create',
@@ -67,7 +69,7 @@ export function openWindowsChangeCounter(request: ChangeCounterRequest): NativeC
     persist: false,
     securityDescriptor: undefined,
   });
-  const words = new Uint32Array(native.view, 0, COMPANION_SIZE / 4);
+  const words = new Uint32Array(native.view!, 0, COMPANION_SIZE / 4);
   if (native.created) {
     // The magic last: an opener that sees it sees the version too. Until then it sees zeros.
     Atomics.store(words, VERSION_AT, VERSION);

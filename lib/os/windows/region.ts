@@ -3,7 +3,8 @@
 import koffi, { type LibraryHandle } from 'koffi';
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
-import type { NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
+import type { MemoryCopy, NativeRegion, OpenRequest, RegionBackend } from '../../region/backend.js';
+import { windowsMemoryCopy } from './memory-copy.js';
 import { systemError, type SharedMemoryErrorFields, type SystemError } from '../../errors.js';
 import { MAX_SIZE } from '../../validate.js';
 
@@ -116,6 +117,7 @@ export function bind<T extends Record<string, string>>(library: string, prototyp
 }
 
 export function windowsBackend(): RegionBackend {
+  let copy: MemoryCopy | undefined;
   for (const [name, members] of Object.entries(STRUCTS)) koffi.struct(name, members);
   const k32 = bind('kernel32.dll', KERNEL32);
   const nt = bind('ntdll.dll', NTDLL);
@@ -203,9 +205,9 @@ export function windowsBackend(): RegionBackend {
           `the region exists with ${size} bytes, fewer than the ${request.size} asked for`,
         );
       }
-      let view: ArrayBuffer;
+      let view: ArrayBuffer | undefined;
       try {
-        view = koffi.view(address, size);
+        if (request.zeroCopy !== false) view = koffi.view(address, size);
       } catch (e) {
         k32.UnmapViewOfFile(address);
         k32.CloseHandle(handle);
@@ -257,5 +259,6 @@ export function windowsBackend(): RegionBackend {
         'Windows has no unlink: a section goes away with its last handle',
       );
     },
+    memoryCopy: () => (copy ??= windowsMemoryCopy()),
   };
 }
