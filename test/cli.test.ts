@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hexdump } from '../lib/cli/hexdump.js';
 import { CLI, cli, cliWithPid, type Run } from './cli-runner.js';
 import { isLinux, isPosix, isWindows, openTracked, shmPath, uniqueName } from './helpers.js';
+import { skipUnder } from './runtimes/gates.js';
 
 const PKG = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const COMMANDS = ['write', 'read', 'info', 'dump', 'hold', 'rm', 'list'];
@@ -146,7 +147,8 @@ describe.concurrent('named-shm: help, version, usage errors', () => {
 });
 
 describe('named-shm write and read, with hold keeping the region alive', () => {
-  it('hold in one process, write in another, read in a third; SIGTERM releases it', async () => {
+  const denoExit = 'cli.test.ts: Deno 2.9.6 node:child_process reports a child sent kill(signal) as ended by that signal even when it caught the signal and exited 0 (see test/runtimes/README.md); test/runtimes/mixed-runtime.test.ts checks hold under Deno from a Node parent';
+  it.skipIf(skipUnder(['deno'], denoExit))('hold in one process, write in another, read in a third; SIGTERM releases it', async () => {
     const name = uniqueName('cli');
     const holder = startHold(name);
     const ready = await holder.ready;
@@ -179,7 +181,7 @@ describe('named-shm write and read, with hold keeping the region alive', () => {
     expectError(await cli('read', name), 1, 'read', /ENOENT/);
   });
 
-  it.skipIf(isWindows)('Ctrl-C (SIGINT) and SIGHUP release it too; a second holder keeps it', async () => {
+  it.skipIf(isWindows || skipUnder(['deno'], denoExit))('Ctrl-C (SIGINT) and SIGHUP release it too; a second holder keeps it', async () => {
     const name = uniqueName('cli');
     const first = startHold(name, '--size', '8192');
     expect(await first.ready).toContain('(8192 bytes, created)');

@@ -6,6 +6,7 @@
 // this file alone; the calls still go through to the OS.
 import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { skipUnder } from './runtimes/gates.js';
 
 type Lib = typeof import('../lib/index.js');
 
@@ -28,7 +29,11 @@ function counting<F extends (...args: never[]) => unknown>(name: string, fn: F):
 
 let lib: Lib;
 
+// Under Bun, koffi's functions have non-configurable own properties that the counting wrapper cannot copy.
+const noWrap = skipUnder(['bun'], 'codec-no-ffi.test.ts: Bun 1.4.4 gives koffi’s native functions own properties that cannot be redefined, so the call-counting wrapper cannot be made');
+
 beforeAll(async () => {
+  if (noWrap) return;
   for (const [key, value] of Object.entries(koffiObject)) {
     if (typeof value !== 'function' || key === 'LibraryHandle' || key === 'TypeObject' || key === 'Union') continue;
     saved.set(key, value);
@@ -72,6 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  if (noWrap) return;
   for (const [key, value] of saved) koffiObject[key] = value;
   vi.resetModules();
 });
@@ -89,7 +95,7 @@ const LATIN1 = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(0x20 +
 const OTHER = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(0x400 + (i % 0x3000))).join('');
 const NAME = `nshm-noffi-${process.pid}`;
 
-describe('no FFI call per operation', () => {
+describe.skipIf(noWrap)('no FFI call per operation', () => {
   it('the counting sees the calls that open and close make (so zero below means zero)', () => {
     let region: import('../lib/index.js').SharedMemory | undefined;
     const opening = callsDuring(() => {
