@@ -3,13 +3,14 @@
 // run. Every case runs every implementation once per round, in an order that turns from round to
 // round; every ratio is taken within a round, then summarized over the rounds.
 //
-//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [channel] [--rounds N] [--quick] [--no-write]
+//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [channel] [runtimes] [--rounds N] [--quick] [--no-write]
 //
 // Sections: `regions` (the cases above), `wake` (wake-up latency and notify(), issue 10:
 // test/bench/wake.ts), `mutex` (NamedMutex uncontended, handed off and under contention,
 // issue 11: test/bench/mutex.ts) and `channel` (Channel round trips and one-way throughput
 // between two processes, next to a Unix socket, a MessagePort, process.send and a C ring:
-// test/bench/channel.ts); all when none is named (`npm run bench -- wake` runs only that one).
+// test/bench/channel.ts) and `runtimes` (the copy path, and Bun and Deno next to Node, issue 14:
+// test/bench/runtimes.ts); all when none is named (`npm run bench -- wake` runs only that one).
 // --quick: 3 short rounds (a smoke run). --no-write: print only, leave docs/ alone.
 // Writes docs/BENCHMARKS.md, docs/bench-ratios.svg and docs/bench-channel.svg; a section not run
 // keeps its part of the file. No test asserts on any of these times.
@@ -31,6 +32,7 @@ import { runMutex } from './mutex.ts';
 import { mutexBlock, mutexMarkdown, printMutex, writeMutexBlock } from './mutex-report.ts';
 import { runChannel } from './channel.ts';
 import { channelBlock, channelChart, channelMarkdown, printChannel, writeChannelBlock } from './channel-report.ts';
+import { printRuntimes, runRuntimes, runtimesMarkdown, writeRuntimesBlock } from './runtimes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -40,7 +42,7 @@ const write = !args.includes('--no-write');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 3 : 9;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes a positive integer');
-const SECTIONS = ['regions', 'wake', 'mutex', 'channel'];
+const SECTIONS = ['regions', 'wake', 'mutex', 'channel', 'runtimes'];
 const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 for (const n of named) if (!SECTIONS.includes(n)) throw new Error(`unknown section ${n}: the sections are ${SECTIONS.join(', ')}`);
 const sections = new Set(named.length > 0 ? named : SECTIONS);
@@ -580,11 +582,22 @@ async function channelSection(): Promise<void> {
   }
 }
 
+function runtimesSection(): void {
+  const report = runRuntimes({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, prefix });
+  printRuntimes(report);
+  if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    writeRuntimesBlock(md, runtimesMarkdown(report, machineText()));
+    console.log(`\nwrote the runtimes section of ${path.relative(root, md)}`);
+  }
+}
+
 async function main(): Promise<void> {
   if (!sections.has('regions')) {
     if (sections.has('wake')) await wakeSection();
     if (sections.has('mutex')) await mutexSection();
     if (sections.has('channel')) await channelSection();
+    if (sections.has('runtimes')) runtimesSection();
     return;
   }
   const started = Date.now();
@@ -714,6 +727,7 @@ async function main(): Promise<void> {
   if (sections.has('wake')) await wakeSection();
   if (sections.has('mutex')) await mutexSection();
   if (sections.has('channel')) await channelSection();
+  if (sections.has('runtimes')) runtimesSection();
 }
 
 try {
