@@ -54,7 +54,11 @@ export function objectNames(c: Libc): ObjectNames {
             fs.closeSync(handle);
           }
         } catch (e) {
-          return { errno: -((e as { errno?: number }).errno ?? 0) || os.constants.errno.EIO };
+          // Not an OS error: a runtime that refused the call itself (Deno without --allow-all says
+          // NotCapable for anything under /dev). Its own message says what to do; an errno would not.
+          const errno = (e as { errno?: unknown }).errno;
+          if (typeof errno !== 'number' || errno === 0) throw e;
+          return { errno: Math.abs(errno) }; // Node reports -errno; take either sign
         }
       }
       for (;;) {
