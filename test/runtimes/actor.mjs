@@ -6,6 +6,9 @@
 //   actor.mjs send <name> <text>       sends one message on an existing channel, then stays alive until killed
 //   actor.mjs lock <name>              holds a NamedMutex until stdin ends
 //   actor.mjs set <name>               sets an existing NamedEvent
+//   actor.mjs exit-holding <name>      exits (process.exit) holding the region <name> with a pending change wait,
+//                                      the mutex <name>-m locked, a pending wait on the event <name>-e and the
+//                                      channel <name>-c after one send: nothing closed
 // The package is imported from dist/ (NAMED_SHM_IMPORT may name it otherwise, as 'named-shm').
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +79,21 @@ switch (action) {
     event.set();
     event.close();
     say({ set: true });
+    break;
+  }
+  case 'exit-holding': {
+    const region = SharedMemory.open(name);
+    region.writeString(`left open by ${runtime}`);
+    void region.waitForChange({ timeout: 60_000 });
+    const mutex = NamedMutex.open(`${name}-m`);
+    mutex.lockSync();
+    void NamedEvent.openExisting(`${name}-e`).wait({ timeout: 60_000 });
+    const channel = Channel.openExisting(`${name}-c`);
+    channel.trySend(`sent by ${runtime}`);
+    // Kept reachable: a dropped mutex is closed (unlocked) by its finalizer, and Bun collects sooner than Node.
+    globalThis.kept = [region, mutex, channel];
+    say({ holding: true, locked: mutex.locked });
+    setTimeout(() => process.exit(0), 50);
     break;
   }
   default:

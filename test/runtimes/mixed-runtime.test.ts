@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, NamedEvent, NamedMutex, SharedMemory } from '../../lib/index.js';
 import { startProgram } from '../change-actors.js';
-import { isLinux, shmPath, track, uniqueName } from '../helpers.js';
+import { errorOf, isLinux, shmPath, track, uniqueName } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACTOR = fileURLToPath(new URL('./actor.mjs', import.meta.url));
@@ -225,6 +225,31 @@ describe.runIf(isLinux && BUN && DENO)('Bun and Deno processes', () => {
     writer.child.stdin!.end();
     expect(await writer.exit).toBe(0);
     expect(present(name)).toBe(false);
+  });
+});
+
+describe.runIf(isLinux)('a process that exits holding everything, without close()', () => {
+  it.each([
+    ['bun', BUN, []],
+    ['deno', DENO, DENO_RUN],
+  ] as const)('under %s ends cleanly; its mutex goes to Node as abandoned, its message stays, its region goes with it', async (runtime, bin, args) => {
+    if (!bin) return void console.log(`[skip node] mixed-runtime.test.ts: no ${runtime} binary`);
+    const name = uniqueName('mixx');
+    const event = NamedEvent.create(`${name}-e`);
+    events.push(event);
+    const receiver = Channel.open(`${name}-c`, { capacity: 64 });
+    channels.push(receiver);
+    const mutex = NamedMutex.create(`${name}-m`);
+    mutexes.push(mutex);
+    const r = runToEnd(bin, [...args, ACTOR, 'exit-holding', name]);
+    // No crash at exit (koffi's finalizers, the futex watcher threads, pending waits).
+    expect(r).toMatchObject({ status: 0, signal: null, stderr: '', line: { runtime, holding: true, locked: true } });
+    const guard = mutex.tryLock();
+    expect(guard?.abandoned).toBe(true);
+    guard!.unlock();
+    expect(receiver.tryReceiveString()).toBe(`sent by ${runtime}`);
+    // It was the region's only holder: its death released it.
+    expect(errorOf(() => SharedMemory.openExisting(name)).code).toBe('ENOENT');
   });
 });
 
