@@ -381,8 +381,8 @@ describe('named-shm dump', () => {
   it('--bytes N shows N bytes, at most the region; an odd last byte has no unit', async () => {
     const name = uniqueName('cli');
     const region = openTracked(name, { size: 21 });
-    region.bytes.set([0x41, 0, 0x42, 0, 0x43], 0);
-    region.bytes[20] = 0xff;
+    region.write(0, Uint8Array.of(0x41, 0, 0x42, 0, 0x43));
+    region.write(20, Uint8Array.of(0xff));
     expect((await cli('dump', name, '--bytes', '5')).stdout).toBe('00000000  41 00 42 00 43                                    |AB|\n00000005\n');
     // Another process sees a Windows section rounded up to whole pages.
     if (isWindows) return;
