@@ -43,6 +43,25 @@ export function letGoWhenDropped(owner: object, changes: RegionChanges): { forge
   return { forget: () => dropped.unregister(changes) };
 }
 
+/**
+ * Regions with pending waits, and how many each has: a pending wait keeps its region reachable,
+ * so that the region's finalizer cannot let go of the counter under the wait. Held here rather
+ * than by the wait's callback, which JavaScriptCore (Bun) does not make capture a variable it
+ * only reads with `void`.
+ */
+const pendingWaitsOf = new Map<object, number>();
+
+function keptWhilePending<T>(keep: object, pending: Promise<T>): Promise<T> {
+  pendingWaitsOf.set(keep, (pendingWaitsOf.get(keep) ?? 0) + 1);
+  const release = () => {
+    const left = pendingWaitsOf.get(keep)! - 1;
+    if (left === 0) pendingWaitsOf.delete(keep);
+    else pendingWaitsOf.set(keep, left);
+  };
+  pending.then(release, release);
+  return pending;
+}
+
 export class RegionChanges {
   readonly #name: ParsedName;
   readonly #mode: number;
@@ -87,16 +106,15 @@ export class RegionChanges {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#waits.start<number>({
-      begin: (done) =>
-        counter.waitAsync(since, (count) => {
-          void keep;
-          done(count);
-        }),
-      timeoutMs,
-      atTimeout: () => counter.count(),
-      signal,
-    });
+    return keptWhilePending(
+      keep,
+      this.#waits.start<number>({
+        begin: (done) => counter.waitAsync(since, done),
+        timeoutMs,
+        atTimeout: () => counter.count(),
+        signal,
+      }),
+    );
   }
 
   waitSync(options: unknown): number {
