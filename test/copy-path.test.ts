@@ -92,6 +92,22 @@ describe('a region reached by copies', () => {
     expectCode(() => copying.read(0, 8, new Uint8Array(4)), 'ERR_OUT_OF_RANGE');
   });
 
+  it('copies from and into any kind of buffer: shared, resizable, a DataView or a typed array at an offset', () => {
+    const { inPlace, copying } = pair(4096);
+    expect(copying.write(0, new Uint8Array(new SharedArrayBuffer(4)).fill(3))).toBe(4);
+    expect(copying.write(4, new Uint8Array(new ArrayBuffer(4, { maxByteLength: 64 })).fill(4))).toBe(4);
+    const dv = new DataView(new ArrayBuffer(32), 8, 4);
+    new Uint8Array(dv.buffer).fill(5);
+    expect(copying.write(8, dv)).toBe(4);
+    expect(copying.write(12, new Float32Array([1.5]))).toBe(4);
+    const expected = [3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, ...new Uint8Array(new Float32Array([1.5]).buffer)];
+    expect([...inPlace.read(0, 16)]).toEqual(expected);
+    const shared = new Uint8Array(new SharedArrayBuffer(32));
+    copying.read(0, 16, shared.subarray(8));
+    expect([...shared.subarray(8, 24)]).toEqual(expected);
+    expect([...shared.subarray(0, 8)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
   it('gives struct views that read and write every kind of field as views in place do', () => {
     const { inPlace, copying } = pair(4096);
     const layouts = makeLayouts(LONG_BITS);
