@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
 import { CHANGE_ACTOR, COUNT_WORD, WAITERS_WORD, changesPath, setWord, startActor, startActorWith, wordOf } from './change-actors.js';
 import { errorOf, exists, isLinux, openTracked, shmPath, track, uniqueName } from './helpers.js';
-import { skipUnder } from './runtimes/gates.js';
 
 /** Runs the actor's `notify` in another process and returns the counts it saw. */
 async function notifyElsewhere(name: string, times = 1): Promise<number[]> {
@@ -158,9 +157,7 @@ describe.runIf(isLinux)('region change notification (Linux)', () => {
     expect(exists(shmPath(name))).toBe(false);
   });
 
-  it.skipIf(
-    skipUnder(['bun'], 'region-changes.test.ts: under Bun 1.4.4 a region dropped while its waitForChange() is pending is collected and the process dies (SIGSEGV): JavaScriptCore does not keep `void keep` in lib/region/changes.ts alive; test/runtimes/repro-bun-dropped-wait.mjs'),
-  )('a region dropped without close() keeps its #changes object while a wait is pending, and lets it go once garbage', async () => {
+  it('a region dropped without close() keeps its #changes object while a wait is pending, and lets it go once garbage', async () => {
     const name = uniqueName('chg');
     const dropper = startActorWith(['--expose-gc'], 'drop', name);
     expect(await dropper.next()).toEqual({ waiting: true });

@@ -1,4 +1,4 @@
-// Repro (Bun 1.4.4, Linux x64): a region dropped without close() while its waitForChange() is
+// Repro (Bun 1.4.4, Linux x64; fixed in eaebfda, kept as a check): a region dropped without close() while its waitForChange() is
 // pending. Node (20, 22, 24, 26) keeps the region reachable through the pending wait and prints
 // `result 1` in every mode; under Bun the region's finalizers run after the first GC although the
 // wait is pending, the #changes mapping is let go under the waiter, and the process dies:
@@ -6,10 +6,11 @@
 //   bun test/runtimes/repro-bun-dropped-wait.mjs nshm-repro-2 keep   -> result 1 (region kept in a variable)
 //   bun test/runtimes/repro-bun-dropped-wait.mjs nshm-repro-3 nogc   -> result 1 (no GC before the wait ends)
 //   node --expose-gc test/runtimes/repro-bun-dropped-wait.mjs nshm-repro-4 gc   -> result 1
-// It needs dist/ (npx tsc -p tsconfig.build.json). What the library relies on: RegionChanges.wait()
-// in lib/region/changes.ts names the region (`void keep;`) in the callback it hands to the futex
+// It needs dist/ (npx tsc -p tsconfig.build.json). Before eaebfda, RegionChanges.wait() in
+// lib/region/changes.ts named the region (`void keep;`) in the callback it hands to the futex
 // watcher, so that a pending wait keeps the region reachable. JavaScriptCore does not capture a
-// variable used only in a discarded `void` read, so under Bun nothing keeps the region (see README.md).
+// variable used only in a discarded `void` read, so under Bun nothing kept the region (README.md).
+// With the fix, every mode prints `result 1` under Bun too.
 import { SharedMemory } from '../../dist/index.js';
 
 const [name, mode = 'gc'] = process.argv.slice(2);
