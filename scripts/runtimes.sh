@@ -12,7 +12,7 @@
 # dist/ is built with the project's tsc when missing (not rebuilt otherwise: run `npm run build`
 # first after changing lib/). Then, for each runtime, vitest itself runs under that runtime
 # (`bun vitest.mjs run FILES`, `deno run -A vitest.mjs run FILES`) on the portable test files
-# listed below; the fixtures they start run on process.execPath, that is on the same runtime.
+# (scripts/portable-files.txt, and the few listed below); the fixtures they start run on process.execPath, that is on the same runtime.
 # Tests that cannot apply under a runtime are skipped with the reason printed (test/runtimes/gates.ts).
 # Last, the mixed-runtime test (test/runtimes/mixed-runtime.test.ts) runs under Node with both
 # binaries. Prints each run's vitest summary and time, then one line per run such as
@@ -29,21 +29,19 @@ export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=f
 
 say() { echo "[runtimes] $*"; }
 
-# The suite's portable part: what does not depend on Node's own internals, a C compiler, Python,
-# gdb or Windows. Files with parts that cannot apply skip those parts visibly.
-PORTABLE=(
-  test/names.test.ts test/sizes.test.ts test/strings.test.ts test/string-codec.test.ts
-  test/errors.test.ts test/safety.test.ts test/codec-no-ffi.test.ts
-  test/lifetime.test.ts test/processes.test.ts test/sample.test.ts
-  test/cli.test.ts test/cli-list-kinds.test.ts
-  test/events.test.ts test/mutex.test.ts test/channel.test.ts
-  test/layout.test.ts test/layout-consistency.test.ts test/layout-crash.test.ts
-  test/mutex-exclusion.test.ts test/region-changes.test.ts
-)
-# Not listed though they run on Node alone: test/copy-path.test.ts (its children are
-# `node --input-type=module -e`, which Deno runs as a script; it passes under Bun) and
-# test/events-hostile.test.ts (one test times its child's stdin against a blocking open, which
-# Bun's child stdin does not deliver in time). See test/runtimes/README.md.
+# The suite's portable part: scripts/portable-files.txt (shared with scripts/copy-path.sh; its
+# "zero-copy:" marks do not matter here, where every region is in place), and these files, which
+# run under Bun and Deno but need zero copy throughout (readConsistent, workers over views, futexes).
+# Files with parts that cannot apply under a runtime skip those parts visibly.
+PORTABLE=()
+while read -r file _; do
+  [[ -z $file || $file == \#* ]] && continue
+  PORTABLE+=("$file")
+done <scripts/portable-files.txt
+PORTABLE+=(test/layout-consistency.test.ts test/layout-crash.test.ts test/mutex-exclusion.test.ts)
+# Not run under the runtimes though they run on Node alone: test/events-hostile.test.ts (one test
+# times its child's stdin against a blocking open, which Bun's child stdin does not deliver in
+# time), and the suites of crashes, storms, interop and Windows.
 
 usage() { sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
