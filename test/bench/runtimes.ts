@@ -41,8 +41,8 @@ function runtimeCommands(): { commands: Record<string, string[]>; missing: strin
   const missing: string[] = [];
   for (const name of ['bun', 'deno']) {
     const fromEnv = process.env[`NAMED_SHM_${name.toUpperCase()}`];
-    const found = spawnSync('bash', [path.join(root, 'scripts/runtimes.sh'), 'path', name, '--cached'], { encoding: 'utf8' });
-    const bin = fromEnv || (found.status === 0 ? found.stdout.trim() : '');
+    const found = spawnSync('bash', [path.join(root, 'scripts/runtimes.sh'), 'path', name], { encoding: 'utf8' });
+    const bin = fromEnv || (found.status === 0 ? found.stdout.trim().split('\n').pop()! : '');
     if (bin && fs.existsSync(bin)) commands[name] = name === 'deno' ? [bin, 'run', '--allow-all', probe] : [bin, probe];
     else missing.push(name);
   }
@@ -54,7 +54,7 @@ export function runRuntimes(options: { quick: boolean; rounds?: number; prefix: 
   // The probe runs dist/ under every runtime: build it from lib/ as it is now.
   const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`building dist/ failed: ${built.stdout}${built.stderr}`);
-  const rounds = options.rounds ?? (options.quick ? 2 : 5);
+  const rounds = options.rounds ?? (options.quick ? 2 : 7);
   const { commands, missing } = runtimeCommands();
   const names = Object.keys(commands);
   const perRound: Record<string, Probe>[] = [];
@@ -106,13 +106,16 @@ export function runtimesMarkdown(r: RuntimesReport, machine: string): string {
     '',
     `**Machine:** ${machine}. Measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- runtimes\` (${r.rounds} rounds, ${r.seconds} s): ` +
       `each round runs test/bench/runtime-probe.mjs once under ${names.map((n) => `${n} ${r.versions[n]}`).join(', ')}, in an order that turns each round. ` +
-      'Each figure is the median of timed samples of a loop of ~2 ms (round trips: the median of 10,000 timed one by one, after a warm-up), in one process that also runs the other side of the round trip as a child of the same runtime. ' +
+      'Each figure is the median of 21 timed samples of a loop of ~2 ms, after one untimed sample (round trips: the median of 10,000 timed one by one, after a warm-up), in one process that also runs the other side of the round trip as a child of the same runtime. ' +
       'The tables give the median over the rounds and, in brackets, the lowest and highest round. On a shared 2-core machine: expect noise of ±20% and more.' +
       (r.missing.length ? ` Not measured: ${r.missing.join(', ')} (not fetched: \`bash scripts/runtimes.sh path bun\` fetches it).` : ''),
     '',
     '### What the copy path costs (`{ zeroCopy: false }`, and every region under Electron)',
     '',
-    'Ratio = time by copies ÷ time in place, per runtime, within a round.',
+    'Ratio = time by copies ÷ time in place, per runtime, within a round. By copies, every access is at least one FFI call (koffi calling `memcpy`): ' +
+      'a struct field, a few nanoseconds in place, becomes one call; a string set+get is two calls besides the work in place; a 1 KiB `read()` or `write()` is one call either way ' +
+      '(in place, Node 20 spends about as long making the `subarray` it copies from). The operations are those of test/bench/runtime-probe.mjs on a 4 KiB region: ' +
+      '`writeString` + `readString` of 21 and of 2047 Latin-1 units, `read(0, 1024, target)`, `write(2048, 1 KiB)`, and a `float64` field of a `region.struct()` view.',
     '',
     `| operation | ${names.map((n) => `${n}: in place`).join(' | ')} | ${names.map((n) => `${n}: copy ÷ in place`).join(' | ')} |`,
     `|---|${names.map(() => '---|').join('')}${names.map(() => '---|').join('')}`,
@@ -120,8 +123,9 @@ export function runtimesMarkdown(r: RuntimesReport, machine: string): string {
   for (const op of Object.keys(r.copyRatios.node!)) {
     lines.push(`| ${op} | ${names.map((n) => cell(r.times[n]![`${op} (zero-copy)`]!, formatNs)).join(' | ')} | ${names.map((n) => cell(r.copyRatios[n]![op]!, formatRatio)).join(' | ')} |`);
   }
-  lines.push('', '### Bun and Deno next to Node (in place)', '', 'Ratio = the runtime\'s time ÷ Node\'s, within a round: below 1, faster than Node.', '');
   const others = names.filter((n) => n !== 'node');
+  if (others.length === 0) return [...lines, '', RUNTIMES_END, ''].join('\n');
+  lines.push('', '### Bun and Deno next to Node (in place)', '', 'Ratio = the runtime\'s time ÷ Node\'s, within a round: below 1, faster than Node.', '');
   lines.push(`| operation | node | ${others.map((n) => `${n} | ${n} ÷ node`).join(' | ')} |`, `|---|---|${others.map(() => '---|---|').join('')}`);
   for (const f of Object.keys(r.times.node!).filter((x) => !x.endsWith('(copy)'))) {
     lines.push(`| ${f.replace(' (zero-copy)', '')} | ${cell(r.times.node![f]!, formatNs)} | ${others.map((n) => `${cell(r.times[n]![f]!, formatNs)} | ${cell(r.vsNode[n]![f]!, formatRatio)}`).join(' | ')} |`);
