@@ -3,13 +3,14 @@
 // run. Every case runs every implementation once per round, in an order that turns from round to
 // round; every ratio is taken within a round, then summarized over the rounds.
 //
-//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [channel] [runtimes] [--rounds N] [--quick] [--no-write]
+//   node --expose-gc --import tsx test/bench/run.ts [regions] [wake] [mutex] [channel] [layout] [runtimes] [--rounds N] [--quick] [--no-write]
 //
 // Sections: `regions` (the cases above), `wake` (wake-up latency and notify(), issue 10:
 // test/bench/wake.ts), `mutex` (NamedMutex uncontended, handed off and under contention,
 // issue 11: test/bench/mutex.ts) and `channel` (Channel round trips and one-way throughput
 // between two processes, next to a Unix socket, a MessagePort, process.send and a C ring:
-// test/bench/channel.ts) and `runtimes` (the copy path, and Bun and Deno next to Node, issue 14:
+// test/bench/channel.ts), `layout` (struct fields and consistent snapshots next to DataView,
+// koffi.decode and C, issue 13: test/bench/layout.ts) and `runtimes` (the copy path, and Bun and Deno next to Node, issue 14:
 // test/bench/runtimes.ts); all when none is named (`npm run bench -- wake` runs only that one).
 // --quick: 3 short rounds (a smoke run). --no-write: print only, leave docs/ alone.
 // Writes docs/BENCHMARKS.md, docs/bench-ratios.svg and docs/bench-channel.svg; a section not run
@@ -33,6 +34,7 @@ import { mutexBlock, mutexMarkdown, printMutex, writeMutexBlock } from './mutex-
 import { runChannel } from './channel.ts';
 import { channelBlock, channelChart, channelMarkdown, printChannel, writeChannelBlock } from './channel-report.ts';
 import { printRuntimes, runRuntimes, runtimesMarkdown, writeRuntimesBlock } from './runtimes.ts';
+import { layoutMarkdown, runLayout, writeLayoutBlock } from './layout.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -42,7 +44,7 @@ const write = !args.includes('--no-write');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 3 : 9;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes a positive integer');
-const SECTIONS = ['regions', 'wake', 'mutex', 'channel', 'runtimes'];
+const SECTIONS = ['regions', 'wake', 'mutex', 'channel', 'layout', 'runtimes'];
 const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 for (const n of named) if (!SECTIONS.includes(n)) throw new Error(`unknown section ${n}: the sections are ${SECTIONS.join(', ')}`);
 const sections = new Set(named.length > 0 ? named : SECTIONS);
@@ -582,6 +584,17 @@ async function channelSection(): Promise<void> {
   }
 }
 
+async function layoutSection(): Promise<void> {
+  const report = await runLayout({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, work, prefix });
+  const block = layoutMarkdown(report, machineText());
+  console.log(block);
+  if (write) {
+    const md = path.join(root, 'docs', 'BENCHMARKS.md');
+    writeLayoutBlock(md, block);
+    console.log(`\nwrote the layout section of ${path.relative(root, md)}`);
+  }
+}
+
 function runtimesSection(): void {
   const report = runRuntimes({ quick, rounds: roundsArg >= 0 ? ROUNDS : undefined, prefix });
   printRuntimes(report);
@@ -597,6 +610,7 @@ async function main(): Promise<void> {
     if (sections.has('wake')) await wakeSection();
     if (sections.has('mutex')) await mutexSection();
     if (sections.has('channel')) await channelSection();
+    if (sections.has('layout')) await layoutSection();
     if (sections.has('runtimes')) runtimesSection();
     return;
   }
@@ -727,6 +741,7 @@ async function main(): Promise<void> {
   if (sections.has('wake')) await wakeSection();
   if (sections.has('mutex')) await mutexSection();
   if (sections.has('channel')) await channelSection();
+  if (sections.has('layout')) await layoutSection();
   if (sections.has('runtimes')) runtimesSection();
 }
 
