@@ -11,7 +11,7 @@ import { RegionChanges, letGoWhenDropped, type ChangeWaitOptions, type ChangeWai
 import type { Layout, StructOf } from '../layout/types.js';
 import { structAt, type RegionAccess } from '../layout/region-access.js';
 import type { RegionMemory } from './region-memory.js';
-import { mappedMemory } from './mapped-memory.js';
+import { MappedMemory } from './mapped-memory.js';
 import { copyingMemory } from './copying-memory.js';
 import { zeroCopyRequired } from './zero-copy.js';
 import { readConsistent, writeConsistent, type ConsistentOptions, type WriteConsistentOptions } from '../layout/sequence-lock.js';
@@ -93,7 +93,7 @@ export class SharedMemory implements Disposable {
     this.access = access;
     this.created = native.created;
     this.#size = native.size;
-    this.#memory = native.view ? mappedMemory(native.view, native.size) : copyingMemory(backend.memoryCopy(), native.address, native.size);
+    this.#memory = native.view ? new MappedMemory(native.view, native.size) : copyingMemory(backend.memoryCopy(), native.address, native.size);
     this.#held = holdRegion(this, native);
     this.#mode = native.mode;
   }
