@@ -7,6 +7,7 @@
 // asserts on a time.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
@@ -27,6 +28,8 @@ export interface LayoutReport {
   times: Record<string, Summary>;
   ratios: Record<string, Summary>;
   seconds: number;
+  /** 1-minute load average when the section began and ended: other jobs on the machine show in it. */
+  load: [number, number];
 }
 
 async function perCall(fn: () => unknown, quick: boolean): Promise<number> {
@@ -53,6 +56,7 @@ function buildC(work: string): { bin?: string; cc?: string } {
 
 export async function runLayout(options: { quick: boolean; rounds?: number; work: string; prefix: string }): Promise<LayoutReport> {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0]!;
   const rounds = options.rounds ?? (options.quick ? 2 : 6);
   const c = buildC(options.work);
   const region = SharedMemory.open(`${options.prefix}-layout`, { size: 4096 });
@@ -113,7 +117,7 @@ export async function runLayout(options: { quick: boolean; rounds?: number; work
       'snapshot (struct read()) ÷ C memcpy + sequence check': ratio('readConsistent + struct read()', 'C memcpy + sequence check'),
     });
   }
-  return { rounds, cc: c.cc, times, ratios, seconds: Math.round((Date.now() - started) / 1000) };
+  return { rounds, cc: c.cc, times, ratios, seconds: Math.round((Date.now() - started) / 1000), load: [loadBefore, os.loadavg()[0]!] };
 }
 
 const cell = (s: Summary, f: (x: number) => string) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
@@ -130,7 +134,7 @@ export function layoutMarkdown(r: LayoutReport, machine: string): string {
     LAYOUT_BEGIN,
     '## Layouts (issue 13)',
     '',
-    `**Machine:** ${machine}${r.cc ? `; C: ${r.cc}` : '; no C compiler, so no C reference'}. Measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- layout\` (${r.rounds} rounds, ${r.seconds} s).`,
+    `**Machine:** ${machine}${r.cc ? `; C: ${r.cc}` : '; no C compiler, so no C reference'}. Measured on ${new Date().toISOString().slice(0, 10)} by \`npm run bench -- layout\` (${r.rounds} rounds, ${r.seconds} s); 1-minute load average ${r.load[0].toFixed(2)} when it began and ${r.load[1].toFixed(2)} when it ended (on 2 cores, other jobs show in it).`,
     '',
     'A 1 KiB record (`seq: uint32`, `x`, `y: float64`, `rest: float64[125]`) at offset 0 of a 4 KiB region. Field get and set: `s.x` and `s.y = v` of `region.struct()` views of four such records visited in turn (so that no access can be hoisted out of the loop), next to ' +
       '`DataView.getFloat64`/`setFloat64` at the same four places on a DataView over `region.bytes` (what one would write by hand), and next to C reading and storing a `volatile double` in a `MAP_SHARED` mapping. ' +
