@@ -56,9 +56,20 @@ let memmove: ((dest: unknown, src: unknown, n: number) => number | bigint) | und
 
 /** The address of a SharedArrayBuffer's memory (memmove of 0 bytes returns its destination). */
 export function addressOf(view: Int32Array): bigint {
+  bindFutexCalls();
+  return BigInt(memmove!(view, view, 0));
+}
+
+/**
+ * Binds the calls of this file now. The sync backend does it when it is chosen, inside the first
+ * open of an event, mutex or change counter: a worker terminated while koffi defines a function
+ * aborts the whole process (koffi 3.3.4), and a wait's first binding would otherwise come a
+ * microtask after the call that started it, where a terminate() that follows the open can land.
+ */
+export function bindFutexCalls(): void {
   // void *memmove(void *dest, const void *src, size_t n) <string.h>, its result read as a number
   memmove ??= koffi.load('libc.so.6').func('memmove', 'uintptr_t', ['void *', 'void *', 'size_t']) as never;
-  return BigInt(memmove!(view, view, 0));
+  futex();
 }
 
 export function futex(): Futex {

@@ -5,8 +5,10 @@ import type { RegionBackend } from '../../region/backend.js';
 import { openLinuxChangeCounter } from './change-counter.js';
 import { openLinuxEvent } from './event.js';
 import { openLinuxMutex } from './mutex.js';
+import { bindFutexCalls } from './futex.js';
 
 export function linuxSync(regions: RegionBackend): SyncBackend {
+  bindFutexCalls();
   return {
     openEvent: (request) => openLinuxEvent(regions, request),
     openChangeCounter: (request) => openLinuxChangeCounter(regions, request),
